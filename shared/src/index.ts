@@ -1,0 +1,48 @@
+export { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks, type ChunkPlan } from './chunking.ts';
+export { decodeFrame, encodeFrame, FrameError, type Meta, type WireMessage } from './codec.ts';
+export {
+  ConfigError,
+  deepFreeze,
+  readEnum,
+  readInt,
+  readList,
+  readNumber,
+  readOptionalString,
+  readString,
+  type Env,
+} from './config.ts';
+export {
+  asSpoolError,
+  ERROR_HEADERS,
+  errorFromHeaders,
+  errorToHeaders,
+  isSpoolError,
+  SpoolError,
+  WIRE_ERRORS,
+  wireError,
+  type ErrorSpec,
+  type WireErrorCode,
+} from './errors.ts';
+export { createLogger, type Logger } from './logging.ts';
+export {
+  DEFAULT_MODEL,
+  latentShape,
+  loadModelPackage,
+  ManifestError,
+  MODELS_DIR,
+  planFrames,
+  verifyModelFiles,
+  type FramePlan,
+  type ModelManifest,
+  type ModelPackage,
+  type SchedulerConfig,
+} from './manifest.ts';
+export { extractContext, injectContext } from './nats/carrier.ts';
+export { callStage, type CallOptions } from './nats/client.ts';
+export { connectNats } from './nats/connect.ts';
+export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
+export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
+export { CHUNK_HEADER, maxFrameBytes, prepareFrame, receiveFrame } from './nats/transport.ts';
+export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
+export { exportConfigured, startTelemetry, tracer, type Telemetry } from './telemetry.ts';
+export { bytesOf, DTYPE_BYTES, isDType, numel, tensor, viewAs, type DType, type Tensor, type TensorData } from './tensor.ts';

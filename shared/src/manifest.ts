@@ -1,0 +1,164 @@
+/**
+ * Model packages: `models/<name>/manifest.json` names every file and declares
+ * the geometry, the scheduler and the API's defaults and limits. The embedded
+ * default and a real CogVideoX export are read by the same code.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deepFreeze } from './config.ts';
+
+export interface SchedulerConfig {
+  readonly type: 'cogvideox-ddim';
+  readonly num_train_timesteps: number;
+  readonly beta_start: number;
+  readonly beta_end: number;
+  readonly beta_schedule: 'scaled_linear';
+  readonly prediction_type: 'v_prediction';
+  readonly rescale_betas_zero_snr: boolean;
+  readonly snr_shift_scale: number;
+  readonly timestep_spacing: 'trailing';
+  readonly set_alpha_to_one: boolean;
+}
+
+export interface ModelManifest {
+  readonly name: string;
+  readonly family: string;
+  readonly description?: string;
+  readonly tokenizer: {
+    readonly file: string;
+    readonly config?: string;
+    readonly max_tokens: number;
+    readonly pad_id: number;
+    readonly eos_id: number;
+    readonly unk_id: number;
+  };
+  readonly text_encoder: { readonly file: string; readonly hidden_size: number };
+  readonly transformer: {
+    readonly embed: string;
+    readonly blocks: readonly string[];
+    readonly head: string;
+    readonly hidden_size: number;
+    readonly patch_size: number;
+    readonly num_heads?: number;
+  };
+  readonly vae: { readonly decoder: string; readonly scaling_factor: number };
+  readonly latent: { readonly channels: number; readonly temporal_compression: number; readonly spatial_compression: number };
+  readonly video: {
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+    readonly output_width: number;
+    readonly output_height: number;
+  };
+  readonly scheduler: SchedulerConfig;
+  readonly defaults: {
+    readonly num_inference_steps: number;
+    readonly guidance_scale: number;
+    readonly fps: number;
+    readonly num_frames: number;
+  };
+  readonly limits: {
+    readonly min_frames: number;
+    readonly max_frames: number;
+    readonly min_fps: number;
+    readonly max_fps: number;
+    readonly max_inference_steps: number;
+    readonly max_guidance_scale: number;
+    readonly max_prompt_chars: number;
+  };
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+export interface ModelPackage {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  /** Absolute path of a file named by the manifest. */
+  resolve(relative: string): string;
+}
+
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+}
+
+/** The repository's `models/` folder. */
+export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
+
+/** The model `npm start` serves when SPOOL_MODEL_DIR is not set. */
+export const DEFAULT_MODEL = 'cogvideox-tiny';
+
+export function loadModelPackage(dir: string): ModelPackage {
+  const abs = path.resolve(dir);
+  const file = path.join(abs, 'manifest.json');
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8')) as ModelManifest;
+  } catch (err) {
+    throw new ManifestError(`cannot read model manifest ${file}: ${(err as Error).message}`);
+  }
+  checkManifest(manifest, file);
+  return Object.freeze({
+    dir: abs,
+    manifest: deepFreeze(manifest),
+    resolve: (relative: string) => path.join(abs, relative),
+  });
+}
+
+function checkManifest(m: ModelManifest, file: string): void {
+  const need = (ok: unknown, what: string): void => {
+    if (!ok) throw new ManifestError(`${file}: ${what}`);
+  };
+  need(typeof m.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(m.name), 'name must be lower-case letters, digits and dashes');
+  need(m.tokenizer?.file && m.tokenizer.max_tokens > 1, 'tokenizer.file and tokenizer.max_tokens > 1 are required');
+  need(m.text_encoder?.file, 'text_encoder.file is required');
+  need(m.transformer?.embed && m.transformer?.head, 'transformer.embed and transformer.head are required');
+  need(Array.isArray(m.transformer?.blocks) && m.transformer.blocks.length > 0, 'transformer.blocks must list at least one block');
+  need(m.vae?.decoder && m.vae.scaling_factor > 0, 'vae.decoder and a positive vae.scaling_factor are required');
+  need(m.latent?.temporal_compression >= 1 && m.latent?.spatial_compression >= 1 && m.latent?.channels >= 1, 'latent geometry is incomplete');
+  need(m.video?.width > 0 && m.video?.height > 0, 'video.width and video.height are required');
+  need(m.video.width % m.latent.spatial_compression === 0 && m.video.height % m.latent.spatial_compression === 0,
+    'video size must be a multiple of the spatial compression');
+  need(m.scheduler?.type === 'cogvideox-ddim', `scheduler.type ${String(m.scheduler?.type)} is not supported (cogvideox-ddim is)`);
+  need(m.scheduler.prediction_type === 'v_prediction', 'only v_prediction models are supported');
+  need(m.limits && m.limits.min_frames >= 1 && m.limits.max_frames >= m.limits.min_frames, 'limits.min_frames..max_frames is invalid');
+  need(m.defaults && m.defaults.num_frames >= m.limits.min_frames && m.defaults.num_frames <= m.limits.max_frames,
+    'defaults.num_frames is outside the limits');
+}
+
+/** Checks every file's sha256 against the manifest's `files` table. */
+export function verifyModelFiles(pkg: ModelPackage, only?: readonly string[]): void {
+  const files = pkg.manifest.files ?? {};
+  for (const [rel, digest] of Object.entries(files)) {
+    if (only && !only.includes(rel)) continue;
+    const actual = createHash('sha256').update(readFileSync(pkg.resolve(rel))).digest('hex');
+    if (actual !== digest) {
+      throw new ManifestError(`${pkg.resolve(rel)} does not match its sha256 in the manifest (the package is damaged or half-copied)`);
+    }
+  }
+}
+
+/** Frame geometry: the model makes 4k+1 frames from k+1 latent frames. */
+export interface FramePlan {
+  /** Frames the caller asked for (and gets). */
+  readonly requested: number;
+  /** Frames the model generates: the smallest tc·k+1 ≥ requested. */
+  readonly generated: number;
+  /** Latent frames: k+1. */
+  readonly latentFrames: number;
+}
+
+export function planFrames(requested: number, temporalCompression: number): FramePlan {
+  const k = Math.max(0, Math.ceil((requested - 1) / temporalCompression));
+  return { requested, generated: temporalCompression * k + 1, latentFrames: k + 1 };
+}
+
+export function latentShape(m: ModelManifest, latentFrames: number, batch = 1): number[] {
+  return [
+    batch,
+    latentFrames,
+    m.latent.channels,
+    m.video.height / m.latent.spatial_compression,
+    m.video.width / m.latent.spatial_compression,
+  ];
+}

@@ -1,0 +1,50 @@
+/** Which workers are live: asks every spool micro service for its info. */
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Svcm } from '@nats-io/services';
+import { isStageRole, type StageRole } from '../subjects.ts';
+
+export interface WorkerInfo {
+  readonly id: string;
+  readonly service: string;
+  readonly model: string;
+  readonly role: StageRole;
+  readonly shard?: number;
+  /** Transformer blocks a denoiser shard holds, as `a:b`. */
+  readonly blocks?: string;
+  readonly device: string;
+  readonly subject: string;
+  readonly version: string;
+}
+
+/** Metadata keys every spool worker registers with. */
+export const WORKER_METADATA = Object.freeze({
+  model: 'spool.model',
+  role: 'spool.role',
+  shard: 'spool.shard',
+  blocks: 'spool.blocks',
+  device: 'spool.device',
+  subject: 'spool.subject',
+});
+
+export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Promise<WorkerInfo[]> {
+  const client = new Svcm(nc).client({ strategy: 'stall', stall: 200, maxWait: maxWaitMs });
+  const out: WorkerInfo[] = [];
+  for await (const info of await client.info()) {
+    const m = info.metadata ?? {};
+    const role = m[WORKER_METADATA.role];
+    if (!isStageRole(role)) continue;
+    const shard = m[WORKER_METADATA.shard];
+    out.push({
+      id: info.id,
+      service: info.name,
+      model: m[WORKER_METADATA.model] ?? '',
+      role,
+      shard: shard === undefined || shard === '' ? undefined : Number(shard),
+      blocks: m[WORKER_METADATA.blocks] || undefined,
+      device: m[WORKER_METADATA.device] ?? 'cpu',
+      subject: m[WORKER_METADATA.subject] ?? '',
+      version: info.version,
+    });
+  }
+  return out.sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id));
+}

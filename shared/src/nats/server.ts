@@ -1,0 +1,178 @@
+/**
+ * Serving a stage: a NATS micro service whose endpoints join one queue group
+ * per subject. The binding extracts the trace context, pulls chunked frames,
+ * decodes, calls the handler, then replies or forwards to the next subject
+ * (carrying the caller's reply subject), and turns any failure into a typed
+ * error in headers. Handlers see messages and tensors, never NATS or tracing.
+ */
+import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { Empty, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
+import { asSpoolError, errorToHeaders, SpoolError, wireError } from '../errors.ts';
+import type { Logger } from '../logging.ts';
+import { queueGroup } from '../subjects.ts';
+import { tracer } from '../telemetry.ts';
+import { extractContext, injectContext } from './carrier.ts';
+import { prepareFrame, receiveFrame } from './transport.ts';
+
+export interface StageReply extends WireMessage {
+  /** Send the result on to this subject instead of replying; the caller's reply subject travels along. */
+  readonly forwardTo?: string;
+}
+
+export type StageHandler = (message: WireMessage) => Promise<StageReply>;
+
+export interface StageEndpoint {
+  readonly name: string;
+  readonly subject: string;
+  readonly handler: StageHandler;
+}
+
+export interface ServeOptions {
+  readonly nc: NatsConnection;
+  /** Service name in discovery, e.g. `spool-denoise-1`. */
+  readonly serviceName: string;
+  readonly version: string;
+  readonly description: string;
+  /** Label used in spans and errors, e.g. `denoise.1`. */
+  readonly stage: string;
+  readonly metadata: Record<string, string>;
+  readonly endpoints: readonly StageEndpoint[];
+  /** Bound on chunk pulls and forwards. */
+  readonly timeoutMs: number;
+  /** Calls handled at once; more wait in order. */
+  readonly concurrency: number;
+  readonly log: Logger;
+}
+
+export interface StageServer {
+  readonly service: Service;
+  inFlight(): number;
+  /** Leaves discovery and the queue groups, then waits up to `graceMs` for calls in flight. */
+  drain(graceMs: number): Promise<void>;
+}
+
+export async function serveStage(opts: ServeOptions): Promise<StageServer> {
+  const { nc, log, stage } = opts;
+  const service = await new Svcm(nc).add({
+    name: opts.serviceName,
+    version: opts.version,
+    description: opts.description,
+    metadata: opts.metadata,
+  });
+  const gate = new Gate(opts.concurrency);
+  let inFlight = 0;
+  let draining = false;
+  const idle: Array<() => void> = [];
+
+  const replyError = (msg: ServiceMsg, err: SpoolError): void => {
+    if (!msg.reply) return;
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(errorToHeaders(err))) h.set(k, v);
+    msg.respondError(err.status, `${err.code}: ${err.message}`, Empty, { headers: h });
+  };
+
+  const handle = async (endpoint: StageEndpoint, msg: ServiceMsg): Promise<void> => {
+    if (draining) {
+      replyError(msg, wireError('SPOOL_ERR_DRAINING', `${stage} is shutting down`, { stage }));
+      return;
+    }
+    inFlight++;
+    const parent = extractContext(msg.headers);
+    try {
+      await context.with(parent, () =>
+        tracer().startActiveSpan(
+          `${stage} ${endpoint.name}`,
+          { kind: SpanKind.SERVER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': endpoint.subject } },
+          async (span) => {
+            try {
+              await gate.acquire();
+              try {
+                const request = decodeFrame(await receiveFrame(nc, msg, opts.timeoutMs));
+                const result = await endpoint.handler(request);
+                const hdrs = injectContext();
+                const payload = prepareFrame(nc, encodeFrame(result), hdrs, opts.timeoutMs);
+                if (result.forwardTo) {
+                  if (!msg.reply) throw wireError('SPOOL_ERR_BAD_MESSAGE', `${stage}: a chained call needs a reply subject`, { stage });
+                  nc.publish(result.forwardTo, payload, { reply: msg.reply, headers: hdrs });
+                } else if (msg.reply) {
+                  msg.respond(payload, { headers: hdrs });
+                }
+              } finally {
+                gate.release();
+              }
+            } catch (err) {
+              const e = asSpoolError(err, 'SPOOL_ERR_STAGE_FAILED', stage);
+              const failure = e.stage ? e : new SpoolError(e.code, e.message, { status: e.status, stage, cause: err });
+              span.recordException(failure);
+              span.setStatus({ code: SpanStatusCode.ERROR, message: `${failure.code}: ${failure.message}` });
+              log.warn({ err: failure, code: failure.code }, `${stage} call failed`);
+              replyError(msg, failure);
+            } finally {
+              span.end();
+            }
+          },
+        ),
+      );
+    } finally {
+      inFlight--;
+      if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
+    }
+  };
+
+  for (const endpoint of opts.endpoints) {
+    service.addEndpoint(endpoint.name, {
+      subject: endpoint.subject,
+      queue: queueGroup(endpoint.subject),
+      metadata: { subject: endpoint.subject },
+      handler: (err, msg) => {
+        if (err) {
+          log.error({ err }, `${stage} endpoint ${endpoint.name} stopped`);
+          return;
+        }
+        void handle(endpoint, msg);
+      },
+    });
+  }
+
+  return {
+    service,
+    inFlight: () => inFlight,
+    async drain(graceMs: number): Promise<void> {
+      draining = true;
+      await service.stop().catch(() => undefined);
+      if (inFlight === 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        timer.unref();
+        idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/** A counting semaphore that admits waiters in arrival order. */
+class Gate {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+}

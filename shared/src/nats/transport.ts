@@ -1,0 +1,71 @@
+/**
+ * Moving frames over NATS. A frame that fits the server's max payload is the
+ * message payload itself. A larger one is announced instead: the announce
+ * names a fetch inbox on the sender, and whichever replica took the announce
+ * from the queue group pulls the chunks from it. Works the same for calls,
+ * replies and shard-to-shard forwards, and for any number of replicas.
+ */
+import { createInbox, Empty, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks } from '../chunking.ts';
+
+export const CHUNK_HEADER = 'Spool-Chunked';
+/** Room left in each message for headers and protocol overhead. */
+const HEADROOM = 16 * 1024;
+/** Chunks pulled at once. */
+const WINDOW = 4;
+
+export function maxFrameBytes(nc: NatsConnection): number {
+  const max = nc.info?.max_payload ?? 1024 * 1024;
+  return Math.max(4096, max - HEADROOM);
+}
+
+/**
+ * Returns the payload to send for `frame`: the frame itself, or (when it is
+ * too large) an empty payload, after setting the announce header and serving
+ * the chunks on a fetch inbox for `ttlMs`.
+ */
+export function prepareFrame(nc: NatsConnection, frame: Uint8Array, hdrs: MsgHdrs, ttlMs: number): Uint8Array {
+  const limit = maxFrameBytes(nc);
+  if (frame.byteLength <= limit) return frame;
+  const plan = planChunks(frame.byteLength, limit);
+  const fetch = createInbox();
+  const served = new Set<number>();
+  const sub = nc.subscribe(fetch, {
+    callback: (err, m) => {
+      if (err) return;
+      const index = Number(m.string());
+      try {
+        m.respond(chunkAt(frame, plan, index));
+        served.add(index);
+      } catch (e) {
+        const h = natsHeaders();
+        h.set('Spool-Chunk-Error', (e as Error).message);
+        m.respond(Empty, { headers: h });
+      }
+      if (served.size === plan.count) sub.unsubscribe();
+    },
+  });
+  setTimeout(() => sub.unsubscribe(), ttlMs).unref();
+  hdrs.set(CHUNK_HEADER, formatChunkAnnounce(plan, fetch));
+  return Empty;
+}
+
+/** The frame a message carries, pulling its chunks first when it was announced. */
+export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: number): Promise<Uint8Array> {
+  const announce = msg.headers?.has(CHUNK_HEADER) ? msg.headers.get(CHUNK_HEADER) : '';
+  if (!announce) return msg.data;
+  const { plan, fetchSubject } = parseChunkAnnounce(announce);
+  const joiner = new ChunkJoiner(plan);
+  let next = 0;
+  const pull = async (): Promise<void> => {
+    while (next < plan.count) {
+      const index = next++;
+      const reply = await nc.request(fetchSubject, String(index), { timeout: timeoutMs });
+      const failure = reply.headers?.has('Spool-Chunk-Error') ? reply.headers.get('Spool-Chunk-Error') : '';
+      if (failure) throw new Error(`chunk ${index}: ${failure}`);
+      joiner.add(index, reply.data);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, plan.count) }, pull));
+  return joiner.result();
+}
