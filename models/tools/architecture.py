@@ -290,6 +290,15 @@ class VaeDecoder(nn.Module):
         n_up = int(round(math.log2(s)))
         self.up_convs = nn.ModuleList([nn.Conv2d(ch, ch, 3, padding=1) for _ in range(n_up)])
         self.conv_out = nn.Conv2d(ch, 3, 3, padding=1)
+        self._init_random()
+
+    def _init_random(self):
+        # He-normal init keeps activations at unit scale so a random decoder
+        # produces visible, varying frames across [-1, 1] instead of flat gray.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
 
     def forward(self, latents):
         b = latents.shape[0]

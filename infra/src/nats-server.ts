@@ -1,0 +1,80 @@
+/**
+ * A local nats-server child process on a free loopback port, with the max
+ * payload raised so that most tensors travel in one message.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, waitForPort } from './net.ts';
+
+export interface NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface NatsServerOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** Bytes; the server's default is 1 MB. */
+  readonly maxPayload?: number;
+  readonly binary?: string;
+  readonly onLine?: (line: string) => void;
+}
+
+export function natsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SPOOL_NATS_SERVER || 'nats-server';
+}
+
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort(host));
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-nats-'));
+  const conf = path.join(dir, 'nats.conf');
+  const maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
+  writeFileSync(conf, `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n`);
+  const child = spawn(opts.binary ?? natsServerBinary(), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const onData = (buf: Buffer): void => {
+    for (const line of buf.toString().split('\n').filter(Boolean)) {
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+      opts.onLine?.(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  const ready = await Promise.race([
+    waitForPort(host, port, 15_000).then(() => 'ready' as const),
+    exited.then((code) => `nats-server exited with code ${code}:\n${lines.join('\n')}`),
+    spawnError.then((e) =>
+      `cannot start ${opts.binary ?? natsServerBinary()} (${e.message}); install Debian's nats-server (apt-get install nats-server) or set SPOOL_NATS_SERVER`,
+    ),
+  ]);
+  if (ready !== 'ready') {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(ready);
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `nats://${host}:${port}`,
+    port,
+    process: child,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+}

@@ -1,0 +1,47 @@
+"""Check a model package: manifest hashes, onnx.checker on every ONNX file, interface names, size.
+
+    /usr/bin/python3 models/tools/check_package.py models/cogvideox-tiny
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import onnx  # noqa: E402
+
+from manifest import verify_package  # noqa: E402
+from onnx_export import interface  # noqa: E402
+
+
+def main(pkg):
+    problems = verify_package(pkg)
+    with open(os.path.join(pkg, "manifest.json"), encoding="utf-8") as f:
+        m = json.load(f)
+    total = 0
+    for rel in sorted(m["files"]):
+        path = os.path.join(pkg, rel)
+        size = os.path.getsize(path)
+        total += size
+        note = ""
+        if rel.endswith(".onnx"):
+            model = onnx.load(path)
+            onnx.checker.check_model(model, full_check=True)
+            ins = [i.name for i in model.graph.input]
+            outs = [o.name for o in model.graph.output]
+            want_in, want_out, _ = interface(rel)
+            if ins != want_in or outs != want_out:
+                problems.append("%s: interface %s -> %s" % (rel, ins, outs))
+            note = "opset %d, %s -> %s, checker ok" % (model.opset_import[0].version, ",".join(ins), ",".join(outs))
+        print("%-28s %9d  %s" % (rel, size, note))
+    total += os.path.getsize(os.path.join(pkg, "manifest.json"))
+    print("total %d bytes" % total)
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+    print("package OK")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "models/cogvideox-tiny")
