@@ -1,0 +1,84 @@
+/**
+ * The coordinator's configuration: read once from the environment, checked,
+ * frozen. `checkLayout` adds the checks that need the model manifest.
+ */
+import path from 'node:path';
+import {
+  ConfigError,
+  DEFAULT_MODEL,
+  MODELS_DIR,
+  deepFreeze,
+  readInt,
+  readList,
+  readString,
+  type Env,
+  type ModelManifest,
+} from '@spool/shared';
+
+export interface CoordinatorConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer tokens accepted by POST /generate. */
+  readonly apiTokens: readonly string[];
+  readonly natsUrl: string;
+  readonly modelDir: string;
+  /** Requests running at once. */
+  readonly maxConcurrent: number;
+  /** Requests waiting for a slot; one more is refused with 429. */
+  readonly maxQueue: number;
+  /** Bound on each stage call. */
+  readonly stageTimeoutMs: number;
+  /** Bound on a whole request, queueing included. */
+  readonly requestTimeoutMs: number;
+  /** Denoiser shards the deployment runs; /health wants a live worker for each. */
+  readonly shards: number;
+  /** How long SIGTERM waits for requests in flight before aborting them. */
+  readonly shutdownGraceMs: number;
+}
+
+export function loadConfig(env: Env): CoordinatorConfig {
+  const apiTokens = readList(env, 'SPOOL_API_TOKENS');
+  if (apiTokens.length === 0) {
+    throw new ConfigError(
+      'SPOOL_API_TOKENS is not set: give the coordinator at least one bearer token, e.g. ' +
+        'SPOOL_API_TOKENS=$(openssl rand -hex 24) (the start command generates one when it is unset)',
+    );
+  }
+  if (apiTokens.some((t) => /\s/.test(t))) {
+    throw new ConfigError('SPOOL_API_TOKENS: a token may not contain spaces; separate tokens with commas');
+  }
+
+  const stageTimeoutMs = readInt(env, 'SPOOL_STAGE_TIMEOUT_MS', 60_000, { min: 100, max: 3_600_000 });
+  const requestTimeoutMs = readInt(env, 'SPOOL_REQUEST_TIMEOUT_MS', 600_000, { min: 1_000, max: 86_400_000 });
+  if (requestTimeoutMs < stageTimeoutMs) {
+    throw new ConfigError(
+      `SPOOL_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) is shorter than SPOOL_STAGE_TIMEOUT_MS (${stageTimeoutMs}); ` +
+        'a request makes many stage calls, so raise SPOOL_REQUEST_TIMEOUT_MS or lower SPOOL_STAGE_TIMEOUT_MS',
+    );
+  }
+
+  return deepFreeze({
+    host: readString(env, 'SPOOL_HOST', '0.0.0.0'),
+    port: readInt(env, 'SPOOL_PORT', 9000, { min: 0, max: 65_535 }),
+    apiTokens,
+    natsUrl: readString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    modelDir: path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL))),
+    maxConcurrent: readInt(env, 'SPOOL_MAX_CONCURRENT', 2, { min: 1, max: 1_024 }),
+    maxQueue: readInt(env, 'SPOOL_MAX_QUEUE', 16, { min: 0, max: 100_000 }),
+    stageTimeoutMs,
+    requestTimeoutMs,
+    shards: readInt(env, 'SPOOL_SHARDS', 2, { min: 1, max: 256 }),
+    shutdownGraceMs: readInt(env, 'SPOOL_SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+  });
+}
+
+/** Checks that the deployment's layout fits the model: every shard needs at least one transformer block. */
+export function checkLayout(config: CoordinatorConfig, manifest: ModelManifest): void {
+  const blocks = manifest.transformer.blocks.length;
+  if (config.shards > blocks) {
+    throw new ConfigError(
+      `SPOOL_SHARDS=${config.shards} but model ${manifest.name} has only ${blocks} transformer blocks; ` +
+        `set SPOOL_SHARDS to a number from 1 to ${blocks}`,
+    );
+  }
+}

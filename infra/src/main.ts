@@ -1,0 +1,88 @@
+/**
+ * `npm start`: the whole service on this machine. A local nats-server (unless
+ * NATS_URL is set), one worker per stage with the denoiser in shards, and the
+ * coordinator; then a curl line that works. Ctrl-C stops everything.
+ */
+import { ConfigError, loadModelPackage } from '@spool/shared';
+import { loadLaunchConfig } from './config.ts';
+import { formatLogLine } from './log-format.ts';
+import { REPO_ROOT, startStack, type Stack } from './stack.ts';
+import { localToken } from './token.ts';
+
+const say = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const config = loadLaunchConfig(process.env, REPO_ROOT);
+  const model = loadModelPackage(config.modelDir).manifest;
+  let tokens = config.tokens;
+  let tokenNote = 'from SPOOL_API_TOKENS';
+  if (tokens.length === 0) {
+    const local = localToken(REPO_ROOT);
+    tokens = [local.token];
+    tokenNote = `${local.created ? 'generated and saved' : 'read'} in ${local.file}`;
+  }
+  say(`spool: starting ${model.name} with ${config.shards} denoiser shard(s) on ${config.device}; logs in ${config.logDir}`);
+  const verbose = process.env.SPOOL_LOG_LEVEL === 'debug' || process.env.SPOOL_LOG_LEVEL === 'trace';
+  let stack: Stack | undefined;
+  let shuttingDown = false;
+  const shutdown = async (why: string, code: number): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`\nspool: ${why}; stopping every process…`);
+    await stack?.stop();
+    say('spool: stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('interrupted', 0));
+  process.on('SIGTERM', () => void shutdown('terminated', 0));
+
+  stack = await startStack({
+    modelDir: config.modelDir,
+    shards: config.shards,
+    tokens,
+    host: config.host,
+    port: config.port,
+    natsUrl: config.natsUrl,
+    device: config.device,
+    logDir: config.logDir,
+    env: pickEnv(process.env),
+    onLine: (label, line) => {
+      if (label === 'nats-server' && !verbose) return;
+      say(formatLogLine(label, line));
+    },
+  });
+  void stack.unexpectedExit.then(({ label, code }) => shutdown(`${label} exited unexpectedly (${code})`, 1));
+
+  const token = tokens[0];
+  const base = `http://localhost:${config.port}`;
+  const d = model.defaults;
+  say('');
+  say(`spool is ready at ${base}  (API token ${tokenNote})`);
+  say('');
+  say(`  export VALID_TOKEN=${token}`);
+  say(`  curl -s ${base}/health`);
+  say(`  curl -s ${base}/info`);
+  say(
+    `  curl -X POST -H "Authorization: Bearer $VALID_TOKEN" -H "Content-Type: application/json" ` +
+      `-d '{"prompt":"A serene sunset over the ocean with birds flying in the sky.","num_frames":${d.num_frames},"fps":${d.fps},"guidance_scale":${d.guidance_scale},"num_inference_steps":${d.num_inference_steps}}' ` +
+      `${base}/generate -o generated_video.mp4`,
+  );
+  say('');
+  say('Ctrl-C stops everything.');
+}
+
+/** Variables the processes should see: tracing, logging and runtime knobs. */
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (k.startsWith('OTEL_') || k.startsWith('SPOOL_'))) out[k] = v;
+  }
+  delete out.SPOOL_API_TOKENS;
+  return out;
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`spool: cannot start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,148 @@
+/**
+ * Starting and stopping a whole local stack: nats-server (unless a URL is
+ * given), the stage workers, then the coordinator; each step waits until the
+ * previous one really serves. Used by `npm start` and the end-to-end tests.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connectNats, discoverWorkers, stageLabel } from '@spool/shared';
+import { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions } from './layout.ts';
+import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
+import { freePort } from './net.ts';
+import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface StackOptions {
+  readonly modelDir: string;
+  readonly shards: number;
+  readonly tokens: readonly string[];
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly natsUrl?: string;
+  readonly device?: string;
+  /** Variables for every process (OTEL_*, SPOOL_LOG_LEVEL, …). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly coordinatorEnv?: Readonly<Record<string, string>>;
+  readonly logDir?: string;
+  readonly onLine?: LineSink;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface Stack {
+  readonly url: string;
+  readonly natsUrl: string;
+  readonly port: number;
+  readonly labels: readonly string[];
+  /** Stops one process (a worker or the coordinator) as an operator would. */
+  stopProcess(label: string): Promise<void>;
+  /** Starts a stopped process again and waits until it serves. */
+  startProcess(label: string): Promise<void>;
+  tail(label: string): string[];
+  /** Resolves with the label of the first process that exits without being asked to. */
+  readonly unexpectedExit: Promise<{ label: string; code: number | string }>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port === 0 ? await freePort(host === '0.0.0.0' ? '127.0.0.1' : host) : opts.port;
+  let nats: NatsServerHandle | undefined;
+  const natsUrl = opts.natsUrl ?? (nats = await startNatsServer({ onLine: (l) => opts.onLine?.('nats-server', l) })).url;
+  const layout: LayoutOptions = {
+    shards: opts.shards,
+    device: opts.device ?? 'cpu',
+    natsUrl,
+    modelDir: opts.modelDir,
+    env: { ...opts.env },
+    coordinatorEnv: { ...opts.coordinatorEnv, SPOOL_HOST: host, SPOOL_PORT: String(port), SPOOL_API_TOKENS: opts.tokens.join(',') },
+  };
+  const supervisor = new Supervisor(REPO_ROOT, opts.logDir, opts.onLine);
+  const slots = workerSlots(opts.shards);
+  const specs = new Map([...slots.map((s) => [s.label, workerSpec(s, layout)] as const), ['coordinator', coordinatorSpec(layout)] as const]);
+  const running = new Map<string, ChildHandle>();
+  const stopping = new Set<string>();
+  let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
+  const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
+  let nc: NatsConnection | undefined;
+
+  const launch = (label: string): ChildHandle => {
+    const handle = supervisor.start(specs.get(label)!);
+    running.set(label, handle);
+    void handle.exited.then((code) => {
+      if (!stopping.has(label)) reportExit({ label, code });
+    });
+    return handle;
+  };
+
+  const failure = (label: string, code: number | string): Error =>
+    new Error(`${label} exited (${code}) before it was ready. Its last lines:\n${running.get(label)?.tail().join('\n')}`);
+
+  const waitFor = async (what: string, labels: string[], check: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      for (const label of labels) {
+        const h = running.get(label);
+        if (h && (h.process.exitCode !== null || h.process.signalCode !== null)) throw failure(label, h.process.exitCode ?? h.process.signalCode ?? '?');
+      }
+      if (await check().catch(() => false)) return;
+      if (Date.now() > deadline) throw new Error(`${what} not ready after ${readyTimeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  const liveLabels = async (): Promise<Set<string>> =>
+    new Set((await discoverWorkers(nc!, 500)).map((w) => stageLabel(w.role, w.shard)));
+
+  const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
+
+  const stack: Stack = {
+    url: `http://127.0.0.1:${port}`,
+    natsUrl,
+    port,
+    labels: [...specs.keys()],
+    async stopProcess(label) {
+      const h = running.get(label);
+      if (!h) throw new Error(`no process named ${label}; known: ${[...specs.keys()].join(', ')}`);
+      stopping.add(label);
+      await h.stop();
+    },
+    async startProcess(label) {
+      if (!specs.has(label)) throw new Error(`no process named ${label}`);
+      stopping.delete(label);
+      launch(label);
+      if (label === 'coordinator') await waitFor('coordinator', [label], healthy);
+      else await waitFor(label, [label], async () => (await liveLabels()).has(label));
+    },
+    tail: (label) => running.get(label)?.tail() ?? [],
+    unexpectedExit,
+    async stop() {
+      for (const label of specs.keys()) stopping.add(label);
+      const coordinator = running.get('coordinator');
+      await coordinator?.stop();
+      await Promise.all([...running.values()].map((h) => h.stop()));
+      await nc?.close().catch(() => undefined);
+      await nats?.stop();
+      supervisor.close();
+    },
+  };
+
+  try {
+    nc = await connectNats(natsUrl, 'spool-launcher');
+    const workerLabels = slots.map((s) => s.label);
+    workerLabels.forEach(launch);
+    await waitFor('workers', workerLabels, async () => {
+      const live = await liveLabels();
+      return workerLabels.every((l) => live.has(l));
+    });
+    launch('coordinator');
+    await waitFor('coordinator', ['coordinator'], healthy);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
