@@ -1,0 +1,42 @@
+/**
+ * The coordinator's error registry: failures that start at the HTTP edge.
+ * Stage failures come from shared's WIRE_ERRORS; both are documented in
+ * coordinator/ERRORS.md, which a test keeps in step with this file.
+ */
+import { SpoolError, WIRE_ERRORS, type ErrorSpec } from '@spool/shared';
+
+export const COORDINATOR_ERRORS = Object.freeze({
+  SPOOL_ERR_VALIDATION: { status: 400, summary: 'The request body is not valid JSON or breaks the body schema (the message names the field).' },
+  SPOOL_ERR_UNAUTHORIZED: { status: 401, summary: 'The Authorization header is missing, is not a Bearer token, or names an unknown token.' },
+  SPOOL_ERR_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
+  SPOOL_ERR_QUEUE_FULL: { status: 429, summary: 'Every slot is busy and the waiting queue is full; retry after the Retry-After header.' },
+  SPOOL_ERR_SHUTTING_DOWN: { status: 503, summary: 'The coordinator is shutting down and takes no new requests.' },
+  SPOOL_ERR_DEADLINE: { status: 504, summary: 'The request did not finish within SPOOL_REQUEST_TIMEOUT_MS (queueing included).' },
+} satisfies Record<string, ErrorSpec>);
+
+export type CoordinatorErrorCode = keyof typeof COORDINATOR_ERRORS;
+
+/** Every code a client can see, with its status and summary. */
+export const ALL_ERRORS: Readonly<Record<string, ErrorSpec>> = Object.freeze({ ...WIRE_ERRORS, ...COORDINATOR_ERRORS });
+
+export function coordinatorError(code: CoordinatorErrorCode, message: string, opts: { cause?: unknown } = {}): SpoolError {
+  return new SpoolError(code, message, { status: COORDINATOR_ERRORS[code].status, cause: opts.cause });
+}
+
+/** The error a SpoolError's status maps to in the HTTP body's `error` field. */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  499: 'Client Closed Request',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};

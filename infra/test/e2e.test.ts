@@ -1,0 +1,194 @@
+/**
+ * End to end: a real nats-server, every stage in its own worker process
+ * running the ONNX files of cogvideox-tiny on the CPU, a real ffmpeg, the
+ * coordinator over real HTTP, and a real OTLP/HTTP receiver for the traces.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelPackage, MODELS_DIR } from '@spool/shared';
+import { startStack, type Stack } from '../src/stack.ts';
+import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
+import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.ts';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
+const manifest = loadModelPackage(MODEL_DIR).manifest;
+const SERVICES = ['spool-coordinator', 'spool-text-encoder', 'spool-denoise-0', 'spool-denoise-1', 'spool-vae-decoder', 'spool-video-encoder'];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('spool end to end', () => {
+  let stack: Stack;
+  let otlp: OtlpReceiver;
+  let dir: string;
+
+  const generate = (body: unknown, token: string | undefined = TOKEN): Promise<Response> =>
+    fetch(`${stack.url}/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const saveMp4 = async (res: Response, name: string): Promise<{ file: string; bytes: Uint8Array }> => {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const file = path.join(dir, name);
+    writeFileSync(file, bytes);
+    return { file, bytes };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'spool-e2e-'));
+    otlp = await startOtlpReceiver();
+    stack = await startStack({
+      modelDir: MODEL_DIR,
+      shards: 2,
+      tokens: [TOKEN],
+      port: 0,
+      logDir: path.join(dir, 'logs'),
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        SPOOL_LOG_LEVEL: 'info',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await otlp?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports healthy, and /info in the documented shape with the live topology', async () => {
+    const health = await fetch(`${stack.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'healthy' });
+
+    const info = (await (await fetch(`${stack.url}/info`)).json()) as Record<string, any>;
+    expect(info.model).toBe(manifest.name);
+    expect(info.is_loaded).toBe(true);
+    expect(info.error).toBeNull();
+    expect(info.config).toEqual({
+      default_steps: manifest.defaults.num_inference_steps,
+      default_guidance: manifest.defaults.guidance_scale,
+      min_frames: manifest.limits.min_frames,
+      max_frames: manifest.limits.max_frames,
+      default_fps: manifest.defaults.fps,
+    });
+    for (const key of ['cpu_usage', 'memory_usage', 'gpu_usage']) expect(typeof info.system_info[key]).toBe('string');
+    const roles = (info.workers as Array<{ role: string; shard?: number }>).map((w) => (w.role === 'denoiser' ? `denoise.${w.shard}` : w.role));
+    expect(roles.sort()).toEqual(['denoise.0', 'denoise.1', 'text-encoder', 'vae-decoder', 'video-encoder']);
+  });
+
+  it.each([
+    [8, 8],
+    [49, 24],
+    [100, 30],
+  ])('returns an H.264 MP4 of exactly %i frames at %i fps', async (frames, fps) => {
+    const res = await generate({ prompt: 'a red circle moving left on a blue background', num_frames: frames, fps, guidance_scale: 6, num_inference_steps: 3, seed: 7 });
+    expect(res.status, await res.clone().text().catch(() => '')).toBe(200);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    const { file, bytes } = await saveMp4(res, `f${frames}.mp4`);
+    expect(moovBeforeMdat(bytes)).toBe(true);
+    expect(await probe(file)).toEqual({
+      codec: 'h264',
+      pixFmt: 'yuv420p',
+      frames,
+      fps: `${fps}/1`,
+      width: manifest.video.output_width,
+      height: manifest.video.output_height,
+    });
+  });
+
+  it('gives identical frames for the same seed and different frames for another seed', async () => {
+    const body = { prompt: 'green square, going up, white background', num_frames: 9, fps: 8, num_inference_steps: 3, seed: 1234 };
+    const a = await saveMp4(await generate(body), 'a.mp4');
+    const b = await saveMp4(await generate(body), 'b.mp4');
+    const c = await saveMp4(await generate({ ...body, seed: 99 }), 'c.mp4');
+    const [fa, fb, fc] = await Promise.all([decodeRgb(a.file), decodeRgb(b.file), decodeRgb(c.file)]);
+    expect(fa.length).toBe(9 * manifest.video.output_width * manifest.video.output_height * 3);
+    expect(fa.equals(fb)).toBe(true);
+    expect(fa.equals(fc)).toBe(false);
+  });
+
+  it('traces one request across all six services under a single HTTP root span', async () => {
+    const res = await generate({ prompt: 'snow falling at night', num_frames: 8, num_inference_steps: 2, seed: 3 });
+    expect(res.status).toBe(200);
+    const traceId = res.headers.get('x-spool-trace-id');
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await res.arrayBuffer();
+    const spans = await until('spans of all six services', async () => {
+      const mine = otlp.spans.filter((s) => s.traceId === traceId);
+      const services = new Set(mine.map((s) => s.service));
+      return SERVICES.every((s) => services.has(s)) && mine.some((s) => s.service === 'spool-coordinator' && !s.parentSpanId) ? mine : undefined;
+    });
+    const ids = new Set(spans.map((s) => s.spanId));
+    const roots = spans.filter((s) => !s.parentSpanId);
+    expect(roots).toHaveLength(1);
+    expect(roots[0].service).toBe('spool-coordinator');
+    expect(roots[0].name).toMatch(/generate/);
+    for (const s of spans.filter((x) => x.parentSpanId)) expect(ids.has(s.parentSpanId!), `parent of ${s.service} ${s.name}`).toBe(true);
+    // Each of the two denoising steps reaches both shards.
+    for (const service of ['spool-denoise-0', 'spool-denoise-1']) expect(spans.filter((s) => s.service === service)).toHaveLength(2);
+    expect(otlp.rejected).toEqual([]);
+  });
+
+  it('refuses a missing or wrong token with 401 and WWW-Authenticate', async () => {
+    for (const token of [undefined, 'wrong-token']) {
+      const res = await generate({ prompt: 'a blue triangle' }, token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await res.json()) as object).toHaveProperty('message');
+    }
+  });
+
+  it('answers bad bodies with 400 and a message naming the field', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['{"prompt": "a red', /JSON/i],
+      [{ num_frames: 9 }, /prompt/],
+      [{ prompt: '   ' }, /prompt/],
+      [{ prompt: 'x', num_frames: 500 }, /num_frames/],
+      [{ prompt: 'x', fps: 0 }, /fps/],
+      [{ prompt: 'x', guidance_scale: -1 }, /guidance_scale/],
+      [{ prompt: 'x', num_inference_steps: 0 }, /num_inference_steps/],
+      [{ prompt: 'x', num_frames: 'many' }, /num_frames/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await generate(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const json = (await res.json()) as { message: string };
+      expect(json.message, JSON.stringify(body)).toMatch(pattern);
+    }
+  });
+
+  it('turns /health 503 naming the shard whose worker stopped, fails requests clearly, and recovers', async () => {
+    await stack.stopProcess('denoise.1');
+    const down = await until('health to turn 503', async () => {
+      const res = await fetch(`${stack.url}/health`);
+      return res.status === 503 ? ((await res.json()) as Record<string, unknown>) : undefined;
+    });
+    expect(down.status).not.toBe('healthy');
+    expect(JSON.stringify(down)).toContain('denoise.1');
+
+    const res = await generate({ prompt: 'a red circle moving left', num_frames: 8, num_inference_steps: 2 });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { message: string }).message).toContain('denoise.1');
+
+    await stack.startProcess('denoise.1');
+    await until('health to return to 200', async () => ((await fetch(`${stack.url}/health`)).status === 200 ? true : undefined));
+    const again = await generate({ prompt: 'a red circle moving left', num_frames: 8, num_inference_steps: 2 });
+    expect(again.status).toBe(200);
+    await again.arrayBuffer();
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * `denoise` on shard i of N: check the incoming tensors, run the shard, then
+ * either forward hidden states to shard i+1 (the caller's reply subject
+ * travels along) or, on the last shard, reply with the model output.
+ */
+import { stageLabel, stageSubject, wireError, type ModelManifest, type StageHandler, type WireMessage } from '@spool/shared';
+import { checkTensors, type TensorSpec } from '../runtime/check-tensors.ts';
+import type { DenoiserShard, ShardInput } from './model.ts';
+
+export interface DenoiserGeometry {
+  readonly tokens: number;
+  readonly textHidden: number;
+  readonly hidden: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /** Sequence positions per latent frame. */
+  readonly patchesPerFrame: number;
+}
+
+export function denoiserGeometry(m: ModelManifest): DenoiserGeometry {
+  const height = m.video.height / m.latent.spatial_compression;
+  const width = m.video.width / m.latent.spatial_compression;
+  const p = m.transformer.patch_size;
+  return {
+    tokens: m.tokenizer.max_tokens,
+    textHidden: m.text_encoder.hidden_size,
+    hidden: m.transformer.hidden_size,
+    channels: m.latent.channels,
+    height,
+    width,
+    patchesPerFrame: (height / p) * (width / p),
+  };
+}
+
+/** Validates the message a shard receives and returns the shard input. */
+export function readShardInput(message: WireMessage, g: DenoiserGeometry, first: boolean, stage: string): ShardInput {
+  if (first) {
+    const specs: Record<'sample' | 'encoder_hidden_states' | 'timestep', TensorSpec> = {
+      sample: { dtype: 'float32', shape: ['B', 'F', g.channels, g.height, g.width] },
+      encoder_hidden_states: { dtype: 'float32', shape: ['B', g.tokens, g.textHidden] },
+      timestep: { dtype: 'float32', shape: ['B'] },
+    };
+    return checkTensors(message.tensors, specs, stage).tensors as ShardInput;
+  }
+  const specs: Record<'hidden_states' | 'temb', TensorSpec> = {
+    hidden_states: { dtype: 'float32', shape: ['B', 'S', g.hidden] },
+    temb: { dtype: 'float32', shape: ['B', g.hidden] },
+  };
+  const { tensors, dims } = checkTensors(message.tensors, specs, stage);
+  const frames = (dims.S - g.tokens) / g.patchesPerFrame;
+  if (!Number.isInteger(frames) || frames < 1) {
+    throw wireError(
+      'SPOOL_ERR_BAD_MESSAGE',
+      `${stage}: tensor hidden_states has sequence length ${dims.S}, expected ${g.tokens} + F·${g.patchesPerFrame} for F ≥ 1 latent frames`,
+    );
+  }
+  return tensors as ShardInput;
+}
+
+export function denoiserHandler(shard: DenoiserShard, manifest: ModelManifest): StageHandler {
+  const { shard: index, shards } = shard.layout;
+  const stage = stageLabel('denoiser', index);
+  const geometry = denoiserGeometry(manifest);
+  const next = shard.layout.hasHead ? undefined : stageSubject(manifest.name, 'denoiser', index + 1);
+  return async (message) => {
+    const input = readShardInput(message, geometry, shard.layout.hasEmbed, stage);
+    const output = await shard.forward(input);
+    if ('model_output' in output) return { meta: message.meta, tensors: { model_output: output.model_output } };
+    if (!next) throw new Error(`${stage} of ${shards} produced hidden states but has no next shard`);
+    return { forwardTo: next, meta: message.meta, tensors: { hidden_states: output.hidden_states, temb: output.temb } };
+  };
+}
