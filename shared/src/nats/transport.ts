@@ -46,8 +46,37 @@ export function prepareFrame(nc: NatsConnection, frame: Uint8Array, hdrs: MsgHdr
     },
   });
   setTimeout(() => sub.unsubscribe(), ttlMs).unref();
+  trackServing(nc, sub.closed);
   hdrs.set(CHUNK_HEADER, formatChunkAnnounce(plan, fetch));
   return Empty;
+}
+
+/** Fetch inboxes still serving chunks, per connection. */
+const serving = new WeakMap<NatsConnection, Set<Promise<void>>>();
+
+function trackServing(nc: NatsConnection, closed: Promise<unknown>): void {
+  let pending = serving.get(nc);
+  if (!pending) serving.set(nc, (pending = new Set()));
+  const set = pending;
+  const done: Promise<void> = closed.then(
+    () => void set.delete(done),
+    () => void set.delete(done),
+  );
+  set.add(done);
+}
+
+/**
+ * Resolves once every chunked frame sent on `nc` has been pulled in full (or
+ * its fetch inbox expired), or after `maxWaitMs`. A worker calls it after its
+ * last call finished and before draining the connection, so a reply announced
+ * just before shutdown is not cut off.
+ */
+export async function chunksServed(nc: NatsConnection, maxWaitMs: number): Promise<void> {
+  const pending = serving.get(nc);
+  if (!pending || pending.size === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.all([...pending]), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
+  clearTimeout(timer);
 }
 
 /** The frame a message carries, pulling its chunks first when it was announced. */

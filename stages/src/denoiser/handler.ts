@@ -3,7 +3,7 @@
  * either forward hidden states to shard i+1 (the caller's reply subject
  * travels along) or, on the last shard, reply with the model output.
  */
-import { stageLabel, stageSubject, wireError, type ModelManifest, type StageHandler, type WireMessage } from '@spool/shared';
+import { stageLabel, stageSubject, wireError, type ModelManifest, type StageHandler, type StageReply, type WireMessage } from '@spool/shared';
 import { checkTensors, type TensorSpec } from '../runtime/check-tensors.ts';
 import type { DenoiserShard, ShardInput } from './model.ts';
 
@@ -63,7 +63,7 @@ export function denoiserHandler(shard: DenoiserShard, manifest: ModelManifest): 
   const stage = stageLabel('denoiser', index);
   const geometry = denoiserGeometry(manifest);
   const next = shard.layout.hasHead ? undefined : stageSubject(manifest.name, 'denoiser', index + 1);
-  return async (message) => {
+  return async (message): Promise<StageReply> => {
     const input = readShardInput(message, geometry, shard.layout.hasEmbed, stage);
     const output = await shard.forward(input);
     if ('model_output' in output) return { meta: message.meta, tensors: { model_output: output.model_output } };

@@ -43,7 +43,7 @@ export class PromptTokenizer {
   /** The ids of one prompt before truncation (unknown words as unk). */
   ids(prompt: string): number[] {
     const { ids } = this.tokenizer.encode(prompt, { add_special_tokens: false });
-    return ids.map((id) => (typeof id === 'number' && Number.isInteger(id) ? id : this.spec.unkId));
+    return ids.map((id: number | undefined) => (typeof id === 'number' && Number.isInteger(id) ? id : this.spec.unkId));
   }
 
   encode(prompts: readonly string[]): TokenizedBatch {

@@ -1,0 +1,18 @@
+export { loadConfig, type ManifestReader, type StageConfig } from './config.ts';
+export { formatRange, parseBlocks, resolveLayout, splitBlocks, type BlockRange, type ShardLayout } from './layout.ts';
+export { deviceLabel, parseDevice, type Device } from './runtime/device.ts';
+export { executionProviders, OnnxModel, type SessionOptions } from './runtime/onnx.ts';
+export { checkTensors, type TensorSpec } from './runtime/check-tensors.ts';
+export { PromptTokenizer, type TokenizedBatch, type TokenizerSpec } from './text-encoder/tokenize.ts';
+export { TextEncoderModel } from './text-encoder/model.ts';
+export { textEncoderHandler } from './text-encoder/handler.ts';
+export { DenoiserShard, type ShardInput, type ShardOutput } from './denoiser/model.ts';
+export { denoiserGeometry, denoiserHandler, type DenoiserGeometry } from './denoiser/handler.ts';
+export { VaeDecoderModel } from './vae-decoder/model.ts';
+export { toByte, toUint8Frames } from './vae-decoder/frames.ts';
+export { vaeDecoderHandler } from './vae-decoder/handler.ts';
+export { encodeVideo, ffmpegArgs, type FfmpegOptions } from './video-encoder/ffmpeg.ts';
+export { frameGeometry, readVideoOptions, X264_PRESETS, type VideoOptions } from './video-encoder/options.ts';
+export { videoEncoderHandler } from './video-encoder/handler.ts';
+export { runWorker } from './worker/lifecycle.ts';
+export { WorkerStateMachine, type WorkerState } from './worker/state.ts';

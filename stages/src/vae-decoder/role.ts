@@ -1,0 +1,20 @@
+/** Loads the VAE decoder role and its `decode` endpoint. */
+import { latentShape, stageSubject, tensor } from '@spool/shared';
+import type { RoleLoader } from '../worker/role.ts';
+import { vaeDecoderHandler } from './handler.ts';
+import { VaeDecoderModel } from './model.ts';
+
+export const loadVaeDecoderRole: RoleLoader = async ({ config, pkg }) => {
+  const model = await VaeDecoderModel.load(pkg, { device: config.device, threads: config.ortThreads });
+  const handler = vaeDecoderHandler(model, pkg.manifest);
+  return {
+    endpoints: [{ name: 'decode', subject: stageSubject(pkg.manifest.name, 'vae-decoder'), handler }],
+    metadata: {},
+    description: `${pkg.manifest.name} VAE decoder`,
+    warmUp: async () => {
+      const shape = latentShape(pkg.manifest, 1);
+      await handler({ meta: {}, tensors: { latents: tensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1))) } });
+    },
+    close: () => model.close(),
+  };
+};
