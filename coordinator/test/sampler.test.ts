@@ -80,7 +80,7 @@ describe('CogVideoX DDIM step', () => {
         expect(c.coefSample).toBeCloseTo(rec.coef_sample, 12);
         expect(c.coefPredOriginal).toBeCloseTo(rec.coef_pred_original, 12);
         expectClose(x, rec.sample, 1e-9);
-        expectClose(predictOriginal(c, x, rec.model_output), rec.pred_original_sample, 1e-9);
+        expectClose(predictOriginal(c, x, Float64Array.from(rec.model_output)), rec.pred_original_sample, 1e-9);
         x = s.step(rec.t, x, Float64Array.from(rec.model_output));
         expectClose(x, rec.prev_sample, 1e-9);
       }

@@ -67,7 +67,7 @@ export class AdmissionState<K> {
   /** When a slot is likely to be free: the queue ahead drained at the observed rate. */
   retryAfterS(): number {
     const ahead = this.waiting.length + 1;
-    const s = Math.ceil((this.avgRunS * ahead) / this.limits.maxConcurrent);
+    const s = Math.round((this.avgRunS * ahead) / this.limits.maxConcurrent);
     return Math.min(600, Math.max(1, s));
   }
 }
@@ -106,7 +106,7 @@ export class AdmissionQueue {
    * reason when it aborts while waiting.
    */
   acquire(signal?: AbortSignal): Promise<Slot> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const key = Symbol('request');
     const decision = this.state.offer(key);
     if (decision.kind === 'reject') return Promise.reject(new QueueFullError(decision.retryAfterS, this.state.limits));

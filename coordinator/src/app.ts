@@ -1,0 +1,71 @@
+/**
+ * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
+ * errors and tracing around a Pipeline and a Topology, with no port and no
+ * NATS of its own, so tests drive it through `inject()`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger, ModelManifest } from '@spool/shared';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { registerGenerateRoute } from './http/generate-route.ts';
+import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
+import { InFlight } from './http/in-flight.ts';
+import { registerStatusRoutes } from './http/status-routes.ts';
+import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
+import { registerTracing } from './http/tracing.ts';
+import type { Pipeline } from './pipeline/pipeline.ts';
+import { AdmissionQueue } from './scheduler/admission.ts';
+import type { Topology } from './topology.ts';
+
+export interface BuildOptions {
+  readonly manifest: ModelManifest;
+  readonly pipeline: Pipeline;
+  readonly topology: Topology;
+  readonly apiTokens: readonly string[];
+  readonly maxConcurrent?: number;
+  readonly maxQueue?: number;
+  readonly requestTimeoutMs?: number;
+  readonly systemInfo?: SystemInfoSource;
+  /** Requests in flight, for shutdown; one is made when not given. */
+  readonly inFlight?: InFlight;
+  /** Without a logger the app logs nothing. */
+  readonly log?: Logger;
+  readonly bodyLimit?: number;
+}
+
+export function build(opts: BuildOptions): FastifyInstance {
+  if (opts.apiTokens.length === 0) throw new Error('build() needs at least one API token');
+  const bodyLimit = opts.bodyLimit ?? 64 * 1024;
+  const app: FastifyInstance = Fastify({
+    // Without an instance fastify logs nothing.
+    loggerInstance: opts.log as FastifyBaseLogger | undefined,
+    bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    ajv: {
+      // Types are checked, not coerced: "49" is not a frame count. Every
+      // problem is reported at once, and nothing is silently dropped.
+      customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false },
+    },
+  });
+
+  // JSON is the only body the API takes; any other type is refused before parsing.
+  app.removeContentTypeParser('text/plain');
+  registerTracing(app);
+  registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
+  registerStatusRoutes(app, {
+    manifest: opts.manifest,
+    topology: opts.topology,
+    systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
+  });
+  registerGenerateRoute(app, {
+    manifest: opts.manifest,
+    pipeline: opts.pipeline,
+    topology: opts.topology,
+    admission: new AdmissionQueue({ maxConcurrent: opts.maxConcurrent ?? 2, maxQueue: opts.maxQueue ?? 16 }),
+    inFlight: opts.inFlight ?? new InFlight(),
+    apiTokens: opts.apiTokens,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,
+  });
+  return app;
+}

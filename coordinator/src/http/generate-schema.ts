@@ -1,0 +1,54 @@
+/**
+ * The POST /generate body: its schema comes from the manifest's limits, and
+ * each field carries a plain-words rule that validation messages quote.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ModelManifest } from '@spool/shared';
+
+export const MAX_SEED = 0xffffffff;
+
+export function generateBodySchema(m: ModelManifest) {
+  const { limits: l } = m;
+  return Type.Object(
+    {
+      prompt: Type.String({ minLength: 1, maxLength: l.max_prompt_chars, pattern: '\\S', description: 'What the video shows.' }),
+      negative_prompt: Type.Optional(Type.String({ maxLength: l.max_prompt_chars, description: 'What to steer away from.' })),
+      num_frames: Type.Optional(Type.Integer({ minimum: l.min_frames, maximum: l.max_frames, default: m.defaults.num_frames })),
+      fps: Type.Optional(Type.Integer({ minimum: l.min_fps, maximum: l.max_fps, default: m.defaults.fps })),
+      guidance_scale: Type.Optional(Type.Number({ minimum: 0, maximum: l.max_guidance_scale, default: m.defaults.guidance_scale })),
+      num_inference_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: l.max_inference_steps, default: m.defaults.num_inference_steps })),
+      seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED, description: 'Same seed, same video; random when absent.' })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export type GenerateBody = Static<ReturnType<typeof generateBodySchema>>;
+
+/** What each field accepts, in words, e.g. "an integer from 8 to 100". */
+export function fieldRules(schema: ReturnType<typeof generateBodySchema>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, field] of Object.entries(schema.properties) as Array<[string, TSchema]>) out[name] = describeField(field);
+  return out;
+}
+
+function describeField(s: TSchema): string {
+  const range = (): string => {
+    if (s.minimum !== undefined && s.maximum !== undefined) return ` from ${s.minimum} to ${s.maximum}`;
+    if (s.minimum !== undefined) return ` of at least ${s.minimum}`;
+    if (s.maximum !== undefined) return ` of at most ${s.maximum}`;
+    return '';
+  };
+  switch (s.type) {
+    case 'integer':
+      return `an integer${range()}`;
+    case 'number':
+      return `a number${range()}`;
+    case 'string': {
+      const what = s.minLength ? 'a non-empty string' : 'a string';
+      return s.maxLength !== undefined ? `${what} of at most ${s.maxLength} characters` : what;
+    }
+    default:
+      return `of type ${String(s.type)}`;
+  }
+}

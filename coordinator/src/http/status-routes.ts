@@ -1,0 +1,95 @@
+/** GET /health and GET /info: built from live discovery and the manifest. */
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ModelManifest } from '@spool/shared';
+import type { FastifyInstance } from 'fastify';
+import { describeMissing, type Topology } from '../topology.ts';
+import type { SystemInfoSource } from './system-info.ts';
+
+const Healthy = Type.Object({ status: Type.Literal('healthy') }, { additionalProperties: false });
+const Unhealthy = Type.Object(
+  { status: Type.Literal('unhealthy'), missing: Type.Array(Type.String()), message: Type.String() },
+  { additionalProperties: false },
+);
+
+const Percent = Type.String({ description: 'A percentage such as "10%", or "n/a"' });
+const Info = Type.Object(
+  {
+    model: Type.String(),
+    is_loaded: Type.Boolean(),
+    error: Type.Union([Type.String(), Type.Null()]),
+    config: Type.Object(
+      {
+        default_steps: Type.Integer(),
+        default_guidance: Type.Number(),
+        min_frames: Type.Integer(),
+        max_frames: Type.Integer(),
+        default_fps: Type.Integer(),
+      },
+      { additionalProperties: false },
+    ),
+    system_info: Type.Object({ cpu_usage: Percent, memory_usage: Percent, gpu_usage: Percent }, { additionalProperties: false }),
+    workers: Type.Array(
+      Type.Object(
+        {
+          role: Type.String(),
+          shard: Type.Union([Type.Integer(), Type.Null()]),
+          blocks: Type.Union([Type.String(), Type.Null()]),
+          device: Type.String(),
+          id: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Object(
+      {
+        min_frames: Type.Integer(),
+        max_frames: Type.Integer(),
+        min_fps: Type.Integer(),
+        max_fps: Type.Integer(),
+        max_inference_steps: Type.Integer(),
+        max_guidance_scale: Type.Number(),
+        max_prompt_chars: Type.Integer(),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export interface StatusDeps {
+  readonly manifest: ModelManifest;
+  readonly topology: Topology;
+  readonly systemInfo: SystemInfoSource;
+}
+
+export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { manifest: m } = deps;
+
+  r.get('/health', { schema: { response: { 200: Healthy, 503: Unhealthy } } }, async (_request, reply) => {
+    const snap = await deps.topology.snapshot();
+    if (snap.missing.length === 0) return reply.code(200).send({ status: 'healthy' as const });
+    return reply.code(503).send({ status: 'unhealthy' as const, missing: [...snap.missing], message: describeMissing(snap) });
+  });
+
+  r.get('/info', { schema: { response: { 200: Info } } }, async () => {
+    const [snap, usage] = await Promise.all([deps.topology.snapshot(), deps.systemInfo.usage()]);
+    const loaded = snap.missing.length === 0;
+    return {
+      model: m.name,
+      is_loaded: loaded,
+      error: loaded ? null : describeMissing(snap),
+      config: {
+        default_steps: m.defaults.num_inference_steps,
+        default_guidance: m.defaults.guidance_scale,
+        min_frames: m.limits.min_frames,
+        max_frames: m.limits.max_frames,
+        default_fps: m.defaults.fps,
+      },
+      system_info: { cpu_usage: usage.cpu_usage, memory_usage: usage.memory_usage, gpu_usage: usage.gpu_usage },
+      workers: snap.workers.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: w.device, id: w.id })),
+      limits: { ...m.limits },
+    };
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The request runner: text encoding, the denoising loop with classifier-free
+ * guidance (both branches in one batch of 2), then decode and video encode.
+ * The coordinator owns every piece of per-request state here: the latents,
+ * the RNG and the step index. An AbortSignal (client gone, deadline,
+ * shutdown) stops the run between and during steps.
+ */
+import { isSpoolError, latentShape, numel, planFrames, tensor, type FramePlan, type ModelManifest } from '@spool/shared';
+import { Rng } from '../sampler/rng.ts';
+import { Scheduler } from '../sampler/scheduler.ts';
+import type { EncodedVideo, Pipeline } from './pipeline.ts';
+import { inSpan } from './spans.ts';
+
+export interface GenerationParams {
+  readonly prompt: string;
+  readonly negativePrompt?: string;
+  readonly numFrames: number;
+  readonly fps: number;
+  readonly guidanceScale: number;
+  readonly steps: number;
+  readonly seed: number;
+}
+
+export interface GenerationResult {
+  readonly video: EncodedVideo;
+  readonly plan: FramePlan;
+  readonly seed: number;
+  readonly tokens: readonly number[];
+  readonly truncated: readonly boolean[];
+  readonly timings: { readonly encodeMs: number; readonly denoiseMs: number; readonly decodeMs: number };
+}
+
+/** The logging the runner does, satisfied by pino and fastify loggers. */
+export interface RunLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+export interface RunnerDeps {
+  readonly pipeline: Pipeline;
+  readonly manifest: ModelManifest;
+  readonly log: RunLog;
+}
+
+export async function runGeneration(deps: RunnerDeps, params: GenerationParams, signal: AbortSignal): Promise<GenerationResult> {
+  try {
+    return await run(deps, params, signal);
+  } catch (err) {
+    // A stage call cut short by the signal fails as "cancelled"; report why it was cut.
+    if (signal.aborted && isSpoolError(signal.reason)) throw signal.reason;
+    throw err;
+  }
+}
+
+async function run({ pipeline, manifest, log }: RunnerDeps, p: GenerationParams, signal: AbortSignal): Promise<GenerationResult> {
+  const t0 = performance.now();
+  const plan = planFrames(p.numFrames, manifest.latent.temporal_compression);
+  const scheduler = new Scheduler(manifest.scheduler, p.steps);
+
+  signal.throwIfAborted();
+  const text = await pipeline.encodeText([p.negativePrompt ?? '', p.prompt], signal);
+  const t1 = performance.now();
+
+  const shape = latentShape(manifest, plan.latentFrames, 1);
+  const n = numel(shape);
+  const latents = new Rng(p.seed).gaussianF32(n, scheduler.initNoiseSigma);
+  const batchShape = [2, ...shape.slice(1)];
+  const sample = new Float32Array(2 * n);
+  const steps = scheduler.timesteps.length;
+
+  for (let i = 0; i < steps; i++) {
+    signal.throwIfAborted();
+    const t = scheduler.timesteps[i];
+    await inSpan(`denoise step ${i + 1}/${steps}`, { 'spool.step': i + 1, 'spool.steps': steps, 'spool.timestep': t }, async () => {
+      // Row 0 is the unconditional (negative prompt) branch, row 1 the conditional one.
+      sample.set(latents, 0);
+      sample.set(latents, n);
+      const v = await pipeline.denoise(
+        tensor('float32', batchShape, sample),
+        text.embeddings,
+        tensor('float32', [2], new Float32Array([t, t])),
+        signal,
+      );
+      await inSpan('sampler update', { 'spool.guidance_scale': p.guidanceScale }, () => {
+        scheduler.guidedStep(t, latents, v.data.subarray(0, n), v.data.subarray(n, 2 * n), p.guidanceScale);
+      });
+    });
+    log.debug({ step: i + 1, steps, timestep: t }, `step ${i + 1}/${steps}`);
+  }
+  const t2 = performance.now();
+
+  signal.throwIfAborted();
+  const video = await pipeline.decodeVideo(
+    tensor('float32', shape, latents),
+    { fps: p.fps, num_frames: plan.requested, width: manifest.video.output_width, height: manifest.video.output_height },
+    signal,
+  );
+  const t3 = performance.now();
+
+  const timings = { encodeMs: Math.round(t1 - t0), denoiseMs: Math.round(t2 - t1), decodeMs: Math.round(t3 - t2) };
+  log.info(
+    { frames: video.frames, generated_frames: plan.generated, steps, seed: p.seed, bytes: video.bytes, ...timings, total_ms: Math.round(t3 - t0) },
+    `generated ${video.frames} frames in ${steps} steps (${Math.round(t3 - t0)} ms)`,
+  );
+  return { video, plan, seed: p.seed, tokens: text.tokens, truncated: text.truncated, timings };
+}

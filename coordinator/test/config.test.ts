@@ -1,0 +1,60 @@
+import { ConfigError } from '@spool/shared';
+import { describe, expect, it } from 'vitest';
+import { checkLayout, loadConfig } from '../src/config.ts';
+import { manifest } from './helpers.ts';
+
+const base = { SPOOL_API_TOKENS: 'token-one' };
+
+describe('loadConfig', () => {
+  it('has documented defaults and is frozen', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      apiTokens: ['token-one'],
+      maxConcurrent: 2,
+      maxQueue: 16,
+      stageTimeoutMs: 60_000,
+      requestTimeoutMs: 600_000,
+      shards: 2,
+    });
+    expect(c.modelDir).toMatch(/models\/cogvideox-tiny$/);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.apiTokens)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      SPOOL_API_TOKENS: ' a-token , b-token ',
+      SPOOL_HOST: '127.0.0.1',
+      SPOOL_PORT: '9100',
+      NATS_URL: 'nats://nats:4222',
+      SPOOL_MODEL_DIR: '/models/x',
+      SPOOL_MAX_CONCURRENT: '4',
+      SPOOL_MAX_QUEUE: '0',
+      SPOOL_STAGE_TIMEOUT_MS: '1000',
+      SPOOL_REQUEST_TIMEOUT_MS: '5000',
+      SPOOL_SHARDS: '3',
+    });
+    expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000, shards: 3 });
+  });
+
+  it.each([
+    [{}, /SPOOL_API_TOKENS is not set.*openssl rand/],
+    [{ SPOOL_API_TOKENS: ' , ' }, /SPOOL_API_TOKENS is not set/],
+    [{ ...base, SPOOL_PORT: 'http' }, /SPOOL_PORT="http" must be an integer from 0 to 65535/],
+    [{ ...base, SPOOL_MAX_CONCURRENT: '0' }, /SPOOL_MAX_CONCURRENT="0" must be an integer from 1/],
+    [{ ...base, SPOOL_SHARDS: '1.5' }, /SPOOL_SHARDS="1.5" must be an integer/],
+    [{ ...base, SPOOL_STAGE_TIMEOUT_MS: '90000', SPOOL_REQUEST_TIMEOUT_MS: '60000' }, /SPOOL_REQUEST_TIMEOUT_MS \(60000\) is shorter than SPOOL_STAGE_TIMEOUT_MS \(90000\)/],
+  ])('refuses %j with a message that says how to fix it', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('checks the shard count against the model', () => {
+    expect(() => checkLayout(loadConfig({ ...base, SPOOL_SHARDS: '2' }), manifest)).not.toThrow();
+    expect(() => checkLayout(loadConfig({ ...base, SPOOL_SHARDS: '3' }), manifest)).toThrow(
+      'SPOOL_SHARDS=3 but model cogvideox-test has only 2 transformer blocks; set SPOOL_SHARDS to a number from 1 to 2',
+    );
+  });
+});

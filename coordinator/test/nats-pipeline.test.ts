@@ -1,0 +1,184 @@
+/**
+ * The NATS pipeline against a real nats-server and fake stage workers served
+ * with shared's serveStage: the shard chain, the VAE → video-encoder forward,
+ * discovery for /health and /info, and a missing shard named in the error.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import {
+  connectNats,
+  createLogger,
+  serveStage,
+  stageLabel,
+  stageSubject,
+  tensor,
+  WORKER_METADATA,
+  type StageHandler,
+  type StageRole,
+  type StageServer,
+} from '@spool/shared';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsPipeline } from '../src/pipeline/nats-pipeline.ts';
+import { natsDiscovery } from '../src/discovery.ts';
+import { DiscoveredTopology } from '../src/topology.ts';
+import { auth, manifest, testApp } from './helpers.ts';
+
+const NATS_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
+const MODEL = manifest.name;
+const MP4 = new Uint8Array([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 9, 9, 9]);
+const log = createLogger('test', { SPOOL_LOG_LEVEL: 'silent' });
+
+let server: ChildProcess | undefined;
+let url = '';
+let nc: NatsConnection;
+const workers = new Map<string, StageServer>();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startWorker(role: StageRole, handler: StageHandler, shard?: number): Promise<void> {
+  const label = stageLabel(role, shard);
+  const subject = stageSubject(MODEL, role, shard);
+  const conn = await connectNats(url, `test-${label}`);
+  const endpoint = { denoiser: 'denoise', 'text-encoder': 'encode', 'vae-decoder': 'decode', 'video-encoder': 'encode' }[role];
+  workers.set(
+    label,
+    await serveStage({
+      nc: conn,
+      serviceName: `spool-${label.replace('.', '-')}`,
+      version: '0.0.1',
+      description: label,
+      stage: label,
+      metadata: {
+        [WORKER_METADATA.model]: MODEL,
+        [WORKER_METADATA.role]: role,
+        [WORKER_METADATA.device]: 'cpu',
+        [WORKER_METADATA.subject]: subject,
+        ...(shard === undefined ? {} : { [WORKER_METADATA.shard]: String(shard), [WORKER_METADATA.blocks]: `${shard}:${shard + 1}` }),
+      },
+      endpoints: [{ name: endpoint, subject, handler }],
+      timeoutMs: 5000,
+      concurrency: 2,
+      log,
+    }),
+  );
+}
+
+const handlers = {
+  text: (async (m) => {
+    const prompts = m.meta.prompts as string[];
+    return { meta: { tokens: prompts.map((p) => p.length), truncated: prompts.map(() => false) }, tensors: { text_embeddings: tensor('float32', [prompts.length, 4, 8], new Float32Array(prompts.length * 32)) } };
+  }) satisfies StageHandler,
+  shard0: (async (m) => ({ meta: {}, tensors: m.tensors, forwardTo: stageSubject(MODEL, 'denoiser', 1) })) satisfies StageHandler,
+  shard1: (async (m) => {
+    const s = m.tensors.sample;
+    return { meta: {}, tensors: { model_output: tensor('float32', s.shape, new Float32Array(s.data.length).fill(0.25)) } };
+  }) satisfies StageHandler,
+  vae: (async (m) => {
+    const fwd = m.meta.forward as { subject: string; meta: Record<string, unknown> };
+    return { meta: fwd.meta, tensors: { frames: tensor('uint8', [4], new Uint8Array(4)) }, forwardTo: fwd.subject };
+  }) satisfies StageHandler,
+  video: (async (m) => ({ meta: { frames: m.meta.num_frames, fps: m.meta.fps, width: m.meta.width, height: m.meta.height, codec: 'h264', bytes: MP4.byteLength }, tensors: { mp4: tensor('uint8', [MP4.byteLength], MP4) } })) satisfies StageHandler,
+};
+
+describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `nats://127.0.0.1:${port}`;
+    server = spawn(NATS_BIN as string, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    nc = await connectNats(url, 'test-coordinator', true);
+    await startWorker('text-encoder', handlers.text);
+    await startWorker('denoiser', handlers.shard0, 0);
+    await startWorker('denoiser', handlers.shard1, 1);
+    await startWorker('vae-decoder', handlers.vae);
+    await startWorker('video-encoder', handlers.video);
+  });
+
+  afterAll(async () => {
+    for (const w of workers.values()) await w.drain(100);
+    await nc?.close();
+    server?.kill('SIGTERM');
+  });
+
+  const stack = (stageTimeoutMs = 5000) => {
+    const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: MODEL, shards: 2, cacheMs: 0 });
+    const pipeline = new NatsPipeline({ nc, model: MODEL, shards: 2, stageTimeoutMs, topology });
+    return { ...testApp({ pipeline, topology }), topology, pipeline };
+  };
+
+  it('serves a whole request through every stage', async () => {
+    const { app } = stack();
+    try {
+      expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'healthy' });
+      const info = (await app.inject({ method: 'GET', url: '/info' })).json();
+      expect(info.workers.map((w: { role: string; shard: number | null }) => `${w.role}:${w.shard}`).sort()).toEqual(
+        ['denoiser:0', 'denoiser:1', 'text-encoder:null', 'vae-decoder:null', 'video-encoder:null'],
+      );
+      const res = await app.inject({
+        method: 'POST',
+        url: '/generate',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: JSON.stringify({ prompt: 'a fox', num_frames: 9, fps: 8, num_inference_steps: 2, seed: 3 }),
+      });
+      expect(res.statusCode).toBe(200);
+      expect(new Uint8Array(res.rawPayload)).toEqual(MP4);
+      expect(res.headers['x-spool-frames']).toBe('9');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('names the missing shard when shard 0 has nobody to forward to', async () => {
+    await workers.get('denoise.1')?.drain(100);
+    workers.delete('denoise.1');
+    const { app, pipeline } = stack(800);
+    try {
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json().missing).toEqual(['denoise.1']);
+
+      // Past the route's fail-fast check, the call itself times out and is explained.
+      const sample = tensor('float32', [2, 1, 2, 2, 2], new Float32Array(16));
+      const text = tensor('float32', [2, 4, 8], new Float32Array(64));
+      const err = await pipeline.denoise(sample, text, tensor('float32', [2], new Float32Array([999, 999])), new AbortController().signal).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', stage: 'denoise.1', status: 503 });
+      expect((err as Error).message).toBe('denoise.1 has no live worker (the call to denoise.0 timed out)');
+
+      const res = await app.inject({ method: 'POST', url: '/generate', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"prompt":"a fox"}' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().message).toBe('cannot generate: denoise.1 has no live worker');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports no workers (not a discovery failure) when no service answers', async () => {
+    const bare = await connectNats(url, 'test-bare');
+    try {
+      // Another model's name: none of the running workers belong to it.
+      const t = new DiscoveredTopology({ discover: natsDiscovery(bare), model: 'nobody-here', shards: 1 });
+      const snap = await t.snapshot();
+      expect(snap.error).toBeUndefined();
+      expect(snap.missing).toEqual(['text-encoder', 'denoise.0', 'vae-decoder', 'video-encoder']);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('names a stage with no responder at all', async () => {
+    await workers.get('text-encoder')?.drain(100);
+    workers.delete('text-encoder');
+    const { pipeline } = stack(800);
+    const err = await pipeline.encodeText(['', 'x'], new AbortController().signal).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', stage: 'text-encoder' });
+    expect((err as Error).message).toMatch(/^text-encoder has no live worker/);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts';
+import { Rng } from '../src/sampler/rng.ts';
+import { Scheduler } from '../src/sampler/scheduler.ts';
+import { coordinatorError } from '../src/errors.ts';
+import { FakePipeline, manifest } from './helpers.ts';
+
+const quiet = { debug: () => undefined, info: () => undefined };
+const params: GenerationParams = { prompt: 'a fox', numFrames: 9, fps: 8, guidanceScale: 5, steps: 3, seed: 11 };
+
+describe('runGeneration', () => {
+  it('is deterministic for a seed and follows the sampler exactly', async () => {
+    const a = new FakePipeline();
+    const b = new FakePipeline();
+    await runGeneration({ pipeline: a, manifest, log: quiet }, params, new AbortController().signal);
+    await runGeneration({ pipeline: b, manifest, log: quiet }, params, new AbortController().signal);
+    expect(a.calls.latents[0]).toEqual(b.calls.latents[0]);
+
+    // The fake answers v = 0.5 for both branches, so guidance leaves v at 0.5.
+    const n = a.calls.latents[0].length;
+    expect(n).toBe(3 * 2 * 2 * 2); // 9 frames → 3 latent frames, C=2, 8/4 × 8/4
+    const s = new Scheduler(manifest.scheduler, 3);
+    const x = new Rng(11).gaussianF32(n);
+    for (const t of s.timesteps) s.step(t, x, new Float32Array(n).fill(0.5));
+    expect(a.calls.latents[0]).toEqual(x);
+
+    const c = new FakePipeline();
+    await runGeneration({ pipeline: c, manifest, log: quiet }, { ...params, seed: 12 }, new AbortController().signal);
+    expect(c.calls.latents[0]).not.toEqual(a.calls.latents[0]);
+  });
+
+  it('stops between steps when aborted and reports why', async () => {
+    const p = new FakePipeline();
+    const ac = new AbortController();
+    p.hooks.denoise = (step) => {
+      if (step === 2) ac.abort(coordinatorError('SPOOL_ERR_DEADLINE', 'too slow'));
+    };
+    const err = await runGeneration({ pipeline: p, manifest, log: quiet }, { ...params, steps: 10 }, ac.signal).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_DEADLINE', status: 504 });
+    expect(p.calls.denoise).toHaveLength(2);
+    expect(p.calls.decode).toHaveLength(0);
+  });
+});
