@@ -32,7 +32,7 @@ describe('spool end to end', () => {
   let otlp: OtlpReceiver;
   let dir: string;
 
-  const generate = (body: unknown, token: string | undefined = TOKEN): Promise<Response> =>
+  const generate = (body: unknown, token: string | null = TOKEN): Promise<Response> =>
     fetch(`${stack.url}/generate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -145,7 +145,7 @@ describe('spool end to end', () => {
   });
 
   it('refuses a missing or wrong token with 401 and WWW-Authenticate', async () => {
-    for (const token of [undefined, 'wrong-token']) {
+    for (const token of [null, 'wrong-token']) {
       const res = await generate({ prompt: 'a blue triangle' }, token);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);

@@ -16,7 +16,7 @@ declare module 'fastify' {
 export function registerTracing(app: FastifyInstance): void {
   app.decorateRequest('spoolTrace', null);
 
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = request.routeOptions.url;
     const span = tracer().startSpan(
@@ -34,6 +34,9 @@ export function registerTracing(app: FastifyInstance): void {
     );
     const ctx = trace.setSpan(parent, span);
     request.spoolTrace = { span, ctx, ended: false };
+    // Lets a client find its request in Jaeger.
+    const { traceId } = span.spanContext();
+    if (trace.isSpanContextValid(span.spanContext())) reply.header('X-Spool-Trace-Id', traceId);
     context.with(ctx, done);
   });
 

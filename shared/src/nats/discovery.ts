@@ -1,5 +1,5 @@
 /** Which workers are live: asks every spool micro service for its info. */
-import type { NatsConnection } from '@nats-io/nats-core';
+import { NoRespondersError, RequestError, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm } from '@nats-io/services';
 import { isStageRole, type StageRole } from '../subjects.ts';
 
@@ -29,7 +29,15 @@ export const WORKER_METADATA = Object.freeze({
 export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Promise<WorkerInfo[]> {
   const client = new Svcm(nc).client({ strategy: 'stall', stall: 200, maxWait: maxWaitMs });
   const out: WorkerInfo[] = [];
-  for await (const info of await client.info()) {
+  let infos;
+  try {
+    infos = await client.info();
+  } catch (err) {
+    // No service registered at all: no live workers, not a failure.
+    if (isNoResponders(err)) return [];
+    throw err;
+  }
+  for await (const info of infos) {
     const m = info.metadata ?? {};
     const role = m[WORKER_METADATA.role];
     if (!isStageRole(role)) continue;
@@ -47,4 +55,10 @@ export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Pro
     });
   }
   return out.sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id));
+}
+
+function isNoResponders(err: unknown): boolean {
+  if (err instanceof NoRespondersError) return true;
+  if (err instanceof RequestError && (err.isNoResponders() || err.cause instanceof NoRespondersError)) return true;
+  return err instanceof Error && /no responders/i.test(err.message);
 }
