@@ -40,6 +40,8 @@ export function build(opts: BuildOptions): FastifyInstance {
     // Without an instance fastify logs nothing.
     loggerInstance: opts.log as FastifyBaseLogger | undefined,
     bodyLimit,
+    // One line per request, written by the hook below, instead of fastify's two.
+    disableRequestLogging: true,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     ajv: {
@@ -52,6 +54,15 @@ export function build(opts: BuildOptions): FastifyInstance {
   // JSON is the only body the API takes; any other type is refused before parsing.
   app.removeContentTypeParser('text/plain');
   registerTracing(app);
+  app.addHook('onResponse', (request, reply, done) => {
+    // Health polls are frequent and dull; everything else is worth a line.
+    const level = request.url === '/health' ? 'debug' : 'info';
+    request.log[level](
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      `${request.method} ${request.url} ${reply.statusCode}`,
+    );
+    done();
+  });
   registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
   registerStatusRoutes(app, {
     manifest: opts.manifest,
