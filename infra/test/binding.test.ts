@@ -16,19 +16,19 @@ import {
   WORKER_METADATA,
   type StageServer,
 } from '@spool/shared';
-import { startNatsServer, type NatsServerHandle } from '../src/nats-server.ts';
+import { startTestNats, type TestNats } from './helpers/nats.ts';
 
 const log = createLogger('binding-test', { SPOOL_LOG_LEVEL: 'silent' });
 
 describe('NATS binding', () => {
-  let server: NatsServerHandle;
+  let server: TestNats;
   let nc: NatsConnection;
   let workerNc: NatsConnection;
   const servers: StageServer[] = [];
 
   beforeAll(async () => {
     // A small max payload, so that a 1 MB tensor must travel in chunks.
-    server = await startNatsServer({ maxPayload: 64 * 1024 });
+    server = await startTestNats({ maxPayload: 64 * 1024 });
     nc = await connectNats(server.url, 'test-client');
     workerNc = await connectNats(server.url, 'test-worker');
     const common = { nc: workerNc, version: '0.1.0', description: 'test', timeoutMs: 5000, concurrency: 2, log };

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelPackage, MODELS_DIR } from '@spool/shared';
 import { startStack, type Stack } from '../src/stack.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
+import { startTestNats, type TestNats } from './helpers/nats.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.ts';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -30,6 +31,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 describe('spool end to end', () => {
   let stack: Stack;
   let otlp: OtlpReceiver;
+  let nats: TestNats;
   let dir: string;
 
   const generate = (body: unknown, token: string | null = TOKEN): Promise<Response> =>
@@ -49,7 +51,9 @@ describe('spool end to end', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'spool-e2e-'));
     otlp = await startOtlpReceiver();
+    nats = await startTestNats();
     stack = await startStack({
+      natsUrl: nats.url,
       modelDir: MODEL_DIR,
       shards: 2,
       tokens: [TOKEN],
@@ -66,6 +70,7 @@ describe('spool end to end', () => {
 
   afterAll(async () => {
     await stack?.stop();
+    await nats?.stop();
     await otlp?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
