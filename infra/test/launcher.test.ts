@@ -1,0 +1,92 @@
+/**
+ * The start command as a user runs it: `node infra/src/main.ts` brings up
+ * nats-server, the workers and the coordinator, prints a curl line that works,
+ * and SIGTERM leaves nothing running.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/net.ts';
+import { REPO_ROOT } from '../src/stack.ts';
+
+/** Every descendant of a process, from /proc via ps. */
+function descendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  const children = new Map<number, number[]>();
+  for (const line of out.trim().split('\n')) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    children.set(pp, [...(children.get(pp) ?? []), p]);
+  }
+  const all: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      all.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return all;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-launch-'));
+
+  afterAll(() => {
+    if (child?.pid && alive(child.pid)) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts every process, answers the printed curl line, and stops them all on SIGTERM', async () => {
+    const port = await freePort();
+    const token = 'launcher-test-token-123456';
+    child = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SPOOL_PORT: String(port), SPOOL_HOST: '127.0.0.1', SPOOL_API_TOKENS: token, SPOOL_LOG_DIR: dir, NATS_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('spool is ready')) {
+      if (child.exitCode !== null) throw new Error(`the launcher exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`not ready in time:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(output).toContain(`export VALID_TOKEN=${token}`);
+    expect(output).toContain(`http://localhost:${port}/generate`);
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(await health.json()).toEqual({ status: 'healthy' });
+    const res = await fetch(`http://127.0.0.1:${port}/generate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a yellow square moving down on a purple background', num_frames: 8, num_inference_steps: 2 }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    await res.arrayBuffer();
+
+    // nats-server, five workers and the coordinator (plus any ffmpeg that is running).
+    const started = descendants(child.pid!);
+    expect(started.length).toBeGreaterThanOrEqual(7);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('spool: stopped.');
+    expect(started.filter(alive)).toEqual([]);
+  });
+});
