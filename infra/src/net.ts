@@ -28,3 +28,20 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Fails with a message that says what to do when `port` is taken. */
+export function assertPortFree(host: string, port: number, variable = 'SPOOL_PORT'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is already in use on ${host}: stop whatever listens there, or set ${variable} to another port`
+            : `cannot listen on ${host}:${port} (${err.message}); set ${variable} or SPOOL_HOST`,
+        ),
+      ),
+    );
+    srv.listen(port, host, () => srv.close(() => resolve()));
+  });
+}

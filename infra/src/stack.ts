@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, discoverWorkers, stageLabel } from '@spool/shared';
 import { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions } from './layout.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
-import { freePort } from './net.ts';
+import { assertPortFree, freePort } from './net.ts';
 import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,6 +50,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port === 0 ? await freePort(host === '0.0.0.0' ? '127.0.0.1' : host) : opts.port;
+  if (opts.port !== 0) await assertPortFree(host, port);
   let nats: NatsServerHandle | undefined;
   const natsUrl = opts.natsUrl ?? (nats = await startNatsServer({ onLine: (l) => opts.onLine?.('nats-server', l) })).url;
   const layout: LayoutOptions = {
