@@ -46,12 +46,13 @@ async function main(): Promise<void> {
     device: config.device,
     logDir: config.logDir,
     env: pickEnv(process.env),
+    restart: { maxRestarts: 5 },
     onLine: (label, line) => {
       if (label === 'nats-server' && !verbose) return;
       say(formatLogLine(label, line));
     },
   });
-  void stack.unexpectedExit.then(({ label, code }) => shutdown(`${label} exited unexpectedly (${code})`, 1));
+  void stack.unexpectedExit.then(({ label, code }) => shutdown(`${label} keeps exiting (last code ${code})`, 1));
 
   const token = tokens[0];
   const base = `http://localhost:${config.port}`;

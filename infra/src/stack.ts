@@ -29,6 +29,12 @@ export interface StackOptions {
   readonly logDir?: string;
   readonly onLine?: LineSink;
   readonly readyTimeoutMs?: number;
+  /**
+   * Start a process again when it exits without being asked to, with a
+   * growing delay; after `maxRestarts` exits within a minute, give up and
+   * report it through `unexpectedExit`. Off by default (tests want to see exits).
+   */
+  readonly restart?: { readonly maxRestarts: number };
 }
 
 export interface Stack {
@@ -41,7 +47,7 @@ export interface Stack {
   /** Starts a stopped process again and waits until it serves. */
   startProcess(label: string): Promise<void>;
   tail(label: string): string[];
-  /** Resolves with the label of the first process that exits without being asked to. */
+  /** Resolves with the first process that exits without being asked to (and, with `restart`, keeps failing). */
   readonly unexpectedExit: Promise<{ label: string; code: number | string }>;
   stop(): Promise<void>;
 }
@@ -70,11 +76,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
   let nc: NatsConnection | undefined;
 
+  const recentExits = new Map<string, number[]>();
   const launch = (label: string): ChildHandle => {
     const handle = supervisor.start(specs.get(label)!);
     running.set(label, handle);
     void handle.exited.then((code) => {
-      if (!stopping.has(label)) reportExit({ label, code });
+      if (stopping.has(label)) return;
+      const now = Date.now();
+      const exits = [...(recentExits.get(label) ?? []).filter((t) => now - t < 60_000), now];
+      recentExits.set(label, exits);
+      if (!opts.restart || exits.length > opts.restart.maxRestarts) {
+        reportExit({ label, code });
+        return;
+      }
+      const delay = Math.min(30_000, 500 * 2 ** (exits.length - 1));
+      opts.onLine?.(label, `exited (${code}); starting it again in ${delay} ms (${exits.length} of ${opts.restart.maxRestarts} restarts a minute)`);
+      setTimeout(() => {
+        if (!stopping.has(label)) launch(label);
+      }, delay).unref();
     });
     return handle;
   };

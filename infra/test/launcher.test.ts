@@ -30,6 +30,14 @@ function descendants(pid: number): number[] {
   return all;
 }
 
+const commandOf = (pid: number): string => {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+};
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -48,7 +56,7 @@ describe('npm start', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts every process, answers the printed curl line, and stops them all on SIGTERM', async () => {
+  it('starts every process, answers the printed curl line, restarts a worker that dies, and stops them all on SIGTERM', async () => {
     const port = await freePort();
     const token = 'launcher-test-token-123456';
     child = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
@@ -80,6 +88,19 @@ describe('npm start', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp4');
     await res.arrayBuffer();
+
+    // A worker that dies is started again, and /health comes back.
+    const shard0 = descendants(child.pid!).find((pid) => commandOf(pid).includes('--shard 0'));
+    expect(shard0).toBeDefined();
+    process.kill(shard0!, 'SIGKILL');
+    const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200;
+    const until = Date.now() + 60_000;
+    const replaced = (): boolean => descendants(child!.pid!).some((pid) => pid !== shard0 && commandOf(pid).includes('--shard 0'));
+    while (alive(shard0!) || !replaced() || !output.includes('ready  role=denoiser shard=0', output.indexOf('starting it again')) || !(await healthy())) {
+      if (Date.now() > until) throw new Error(`denoise.0 did not come back:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(output).toMatch(/denoise\.0 .*exited \(SIGKILL\); starting it again/);
 
     // nats-server, five workers and the coordinator (plus any ffmpeg that is running).
     const started = descendants(child.pid!);
