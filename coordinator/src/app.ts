@@ -6,14 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT } from './config.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
 import { InFlight } from './http/in-flight.ts';
+import { RequestBoard } from './http/request-board.ts';
+import { registerRequestsRoute } from './http/requests-route.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
 import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
+import { StepBatcher } from './pipeline/step-batcher.ts';
 import { AdmissionQueue } from './scheduler/admission.ts';
 import type { Topology } from './topology.ts';
 
@@ -25,6 +29,12 @@ export interface BuildOptions {
   readonly maxConcurrent?: number;
   readonly maxQueue?: number;
   readonly requestTimeoutMs?: number;
+  /** How long a denoiser call waits for others of the same shape, ms; 0 disables step batching. */
+  readonly batchWindowMs?: number;
+  /** Most requests merged into one denoiser call. */
+  readonly maxBatch?: number;
+  /** Most denoiser calls in flight at once (the pipeline depth, one per shard); unbounded when absent. */
+  readonly maxCallsInFlight?: number;
   readonly systemInfo?: SystemInfoSource;
   /** Requests in flight, for shutdown; one is made when not given. */
   readonly inFlight?: InFlight;
@@ -64,16 +74,26 @@ export function build(opts: BuildOptions): FastifyInstance {
     done();
   });
   registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
+  const admission = new AdmissionQueue({ maxConcurrent: opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT, maxQueue: opts.maxQueue ?? 16 });
+  const board = new RequestBoard();
   registerStatusRoutes(app, {
     manifest: opts.manifest,
     topology: opts.topology,
     systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
+    admission,
   });
+  registerRequestsRoute(app, { board, apiTokens: opts.apiTokens });
   registerGenerateRoute(app, {
     manifest: opts.manifest,
     pipeline: opts.pipeline,
     topology: opts.topology,
-    admission: new AdmissionQueue({ maxConcurrent: opts.maxConcurrent ?? 2, maxQueue: opts.maxQueue ?? 16 }),
+    admission,
+    batcher: new StepBatcher(opts.pipeline, {
+      windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
+      maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
+      maxInFlight: opts.maxCallsInFlight,
+    }),
+    board,
     inFlight: opts.inFlight ?? new InFlight(),
     apiTokens: opts.apiTokens,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,

@@ -24,6 +24,10 @@ export interface CoordinatorConfig {
   readonly modelDir: string;
   /** Requests running at once. */
   readonly maxConcurrent: number;
+  /** How long a denoiser call waits for calls of the same shape to merge with, ms; 0 disables step batching. */
+  readonly batchWindowMs: number;
+  /** Most requests merged into one denoiser call. */
+  readonly maxBatch: number;
   /** Requests waiting for a slot; one more is refused with 429. */
   readonly maxQueue: number;
   /** Bound on each stage call. */
@@ -35,6 +39,10 @@ export interface CoordinatorConfig {
   /** How long SIGTERM waits for requests in flight before aborting them. */
   readonly shutdownGraceMs: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT = 2;
+export const DEFAULT_BATCH_WINDOW_MS = 2;
+export const DEFAULT_MAX_BATCH = 4;
 
 export function loadConfig(env: Env): CoordinatorConfig {
   const apiTokens = readList(env, 'SPOOL_API_TOKENS');
@@ -63,7 +71,9 @@ export function loadConfig(env: Env): CoordinatorConfig {
     apiTokens,
     natsUrl: readString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
     modelDir: path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL))),
-    maxConcurrent: readInt(env, 'SPOOL_MAX_CONCURRENT', 2, { min: 1, max: 1_024 }),
+    maxConcurrent: readInt(env, 'SPOOL_MAX_CONCURRENT', DEFAULT_MAX_CONCURRENT, { min: 1, max: 1_024 }),
+    batchWindowMs: readInt(env, 'SPOOL_BATCH_WINDOW_MS', DEFAULT_BATCH_WINDOW_MS, { min: 0, max: 1_000 }),
+    maxBatch: readInt(env, 'SPOOL_MAX_BATCH', DEFAULT_MAX_BATCH, { min: 1, max: 64 }),
     maxQueue: readInt(env, 'SPOOL_MAX_QUEUE', 16, { min: 0, max: 100_000 }),
     stageTimeoutMs,
     requestTimeoutMs,

@@ -1,13 +1,40 @@
 export { build, type BuildOptions } from './app.ts';
-export { checkLayout, loadConfig, type CoordinatorConfig } from './config.ts';
+export { checkLayout, DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT, loadConfig, type CoordinatorConfig } from './config.ts';
 export { natsDiscovery } from './discovery.ts';
 export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
 export { InFlight } from './http/in-flight.ts';
+export { RequestBoard, type RequestState, type RequestSummary } from './http/request-board.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
-export { NatsPipeline, runGeneration } from './pipeline/index.ts';
-export type { EncodedVideo, GenerationParams, GenerationResult, NatsPipelineOptions, Pipeline, RunLog, RunnerDeps, TextEncoding, VideoRequest } from './pipeline/index.ts';
+export { NatsPipeline, runGeneration, StepBatcher } from './pipeline/index.ts';
+export type {
+  BatchStats,
+  DenoiseSession,
+  EncodedVideo,
+  GenerationParams,
+  GenerationResult,
+  NatsPipelineOptions,
+  Pipeline,
+  RunLog,
+  RunnerDeps,
+  RunProgress,
+  TextEncoding,
+  VideoRequest,
+} from './pipeline/index.ts';
 export { Rng, Scheduler, trailingTimesteps } from './sampler/index.ts';
-export { AdmissionQueue, AdmissionState, QueueFullError, type Admission, type AdmissionLimits, type Slot } from './scheduler/index.ts';
+export {
+  AdmissionQueue,
+  AdmissionState,
+  batchKey,
+  planBatches,
+  QueueFullError,
+  type Admission,
+  type AdmissionLimits,
+  type BatchingState,
+  type BatchPlan,
+  type BatchPolicy,
+  type PendingCall,
+  type Slot,
+} from './scheduler/index.ts';
 export { listen } from './server.ts';
 export {
   DiscoveredTopology,

@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   const { manifest } = pkg;
   const telemetry = startTelemetry('spool-coordinator');
   const nc = await connectNats(config.natsUrl, 'spool-coordinator', true);
-  log.info({ nats: config.natsUrl, model: manifest.name, shards: config.shards }, 'connected to NATS');
+  log.info(
+    { nats: config.natsUrl, model: manifest.name, shards: config.shards, max_concurrent: config.maxConcurrent, batch_window_ms: config.batchWindowMs, max_batch: config.maxBatch },
+    'connected to NATS',
+  );
 
   const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, shards: config.shards });
   const inFlight = new InFlight();
@@ -54,6 +57,10 @@ async function main(): Promise<void> {
     apiTokens: config.apiTokens,
     maxConcurrent: config.maxConcurrent,
     maxQueue: config.maxQueue,
+    batchWindowMs: config.batchWindowMs,
+    maxBatch: config.maxBatch,
+    // One denoiser call per shard keeps every shard busy; more calls would only queue.
+    maxCallsInFlight: config.shards,
     requestTimeoutMs: config.requestTimeoutMs,
     inFlight,
     systemInfo,

@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       apiTokens: ['token-one'],
       maxConcurrent: 2,
       maxQueue: 16,
+      batchWindowMs: 2,
+      maxBatch: 4,
       stageTimeoutMs: 60_000,
       requestTimeoutMs: 600_000,
       shards: 2,
@@ -35,7 +37,10 @@ describe('loadConfig', () => {
       SPOOL_STAGE_TIMEOUT_MS: '1000',
       SPOOL_REQUEST_TIMEOUT_MS: '5000',
       SPOOL_SHARDS: '3',
+      SPOOL_BATCH_WINDOW_MS: '0',
+      SPOOL_MAX_BATCH: '8',
     });
+    expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8 });
     expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000, shards: 3 });
   });
 
@@ -45,6 +50,8 @@ describe('loadConfig', () => {
     [{ ...base, SPOOL_PORT: 'http' }, /SPOOL_PORT="http" must be an integer from 0 to 65535/],
     [{ ...base, SPOOL_MAX_CONCURRENT: '0' }, /SPOOL_MAX_CONCURRENT="0" must be an integer from 1/],
     [{ ...base, SPOOL_SHARDS: '1.5' }, /SPOOL_SHARDS="1.5" must be an integer/],
+    [{ ...base, SPOOL_MAX_BATCH: '0' }, /SPOOL_MAX_BATCH="0" must be an integer from 1/],
+    [{ ...base, SPOOL_BATCH_WINDOW_MS: '-1' }, /SPOOL_BATCH_WINDOW_MS="-1" must be an integer from 0/],
     [{ ...base, SPOOL_STAGE_TIMEOUT_MS: '90000', SPOOL_REQUEST_TIMEOUT_MS: '60000' }, /SPOOL_REQUEST_TIMEOUT_MS \(60000\) is shorter than SPOOL_STAGE_TIMEOUT_MS \(90000\)/],
   ])('refuses %j with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

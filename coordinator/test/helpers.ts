@@ -116,3 +116,38 @@ export function testApp(over: Partial<BuildOptions> = {}) {
 }
 
 export const auth = { authorization: `Bearer ${TOKEN}` };
+
+/**
+ * A pipeline whose denoiser answers a row-wise function of each row's sample,
+ * timestep and text, as the real transformer does (attention is per sample):
+ * a row's answer is the same whatever else is in the batch. Its text encoder
+ * makes different embeddings for different prompts.
+ */
+export class RowwisePipeline extends FakePipeline {
+  override async encodeText(prompts: readonly string[], signal: AbortSignal): Promise<TextEncoding> {
+    const out = await super.encodeText(prompts, signal);
+    const per = out.embeddings.data.length / prompts.length;
+    prompts.forEach((p, r) => {
+      let h = 0;
+      for (const ch of p) h = (h * 31 + ch.charCodeAt(0)) % 997;
+      for (let j = 0; j < per; j++) out.embeddings.data[r * per + j] = ((h + j) % 17) / 17;
+    });
+    return out;
+  }
+
+  override async denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>> {
+    this.calls.denoise.push({ shape: sample.shape, timestep: Array.from(timestep.data) });
+    await this.hooks.denoise?.(this.calls.denoise.length);
+    signal.throwIfAborted();
+    const rows = sample.shape[0];
+    const per = sample.data.length / rows;
+    const perText = text.data.length / rows;
+    const out = new Float32Array(sample.data.length);
+    for (let r = 0; r < rows; r++) {
+      const t = timestep.data[r] / 1000;
+      const c = text.data[r * perText] + text.data[r * perText + 1];
+      for (let j = 0; j < per; j++) out[r * per + j] = 0.3 * sample.data[r * per + j] + t - 0.2 * c + 0.001 * (j % 7);
+    }
+    return tensor('float32', sample.shape, out);
+  }
+}

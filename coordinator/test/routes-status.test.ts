@@ -38,7 +38,7 @@ describe('GET /info', () => {
     const res = await current.app.inject({ method: 'GET', url: '/info' });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(Object.keys(body)).toEqual(['model', 'is_loaded', 'error', 'config', 'system_info', 'workers', 'limits']);
+    expect(Object.keys(body)).toEqual(['model', 'is_loaded', 'error', 'config', 'system_info', 'workers', 'limits', 'queue']);
     expect(body).toEqual({
       model: manifest.name,
       is_loaded: true,
@@ -47,6 +47,7 @@ describe('GET /info', () => {
       system_info: { cpu_usage: '10%', memory_usage: '30%', gpu_usage: 'n/a' },
       workers: ALL_WORKERS.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: 'cpu', id: w.id })),
       limits: { ...manifest.limits },
+      queue: { running: 0, waiting: 0, max_concurrent: 2, max_queue: 16 },
     });
   });
 
@@ -76,7 +77,7 @@ describe('unknown routes', () => {
     expect(res.json()).toEqual({
       error: 'Not Found',
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: 'no route for GET /nope; the routes are GET /health, GET /info and POST /generate',
+      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests and POST /generate',
     });
   });
 });

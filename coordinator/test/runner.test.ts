@@ -40,4 +40,29 @@ describe('runGeneration', () => {
     expect(p.calls.denoise).toHaveLength(2);
     expect(p.calls.decode).toHaveLength(0);
   });
+
+  it('reports each phase and step, and logs progress every ~10% from 20 steps', async () => {
+    const lines: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
+    const log = { debug: () => undefined, info: (obj: object, msg?: string) => void lines.push({ obj: obj as Record<string, unknown>, msg }) };
+    const seen: string[] = [];
+    const onProgress = (p: { phase: string; step: number; steps: number }) => seen.push(`${p.phase} ${p.step}/${p.steps}`);
+    await runGeneration({ pipeline: new FakePipeline(), manifest, log, onProgress, requestId: 'req-1' }, { ...params, steps: 20 }, new AbortController().signal);
+    expect(seen[0]).toBe('encoding 0/20');
+    expect(seen[1]).toBe('denoising 0/20');
+    expect(seen.filter((s) => s.startsWith('denoising'))).toHaveLength(21);
+    expect(seen.at(-1)).toBe('decoding 20/20');
+
+    const progress = lines.filter((l) => l.obj.step !== undefined);
+    expect(progress.map((l) => l.obj.step)).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+    expect(progress[0].obj).toMatchObject({ id: 'req-1', steps: 20 });
+    expect(progress[0].msg).toMatch(/^req-1: step 2\/20, \d+\.\d s$/);
+
+    lines.length = 0;
+    await runGeneration({ pipeline: new FakePipeline(), manifest, log }, { ...params, steps: 19 }, new AbortController().signal);
+    expect(lines.filter((l) => l.obj.step !== undefined)).toHaveLength(0);
+
+    lines.length = 0;
+    await runGeneration({ pipeline: new FakePipeline(), manifest, log }, { ...params, steps: 25 }, new AbortController().signal);
+    expect(lines.filter((l) => l.obj.step !== undefined).map((l) => l.obj.step)).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 25]);
+  });
 });

@@ -58,7 +58,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOp
     return reply.code(404).send({
       error: reasonPhrase(404),
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: `no route for ${request.method} ${path}; the routes are GET /health, GET /info and POST /generate`,
+      message: `no route for ${request.method} ${path}; the routes are GET /health, GET /info, GET /requests and POST /generate`,
     });
   });
 }

@@ -2,7 +2,8 @@
  * POST /generate: auth, body schema from the manifest, a fail-fast check that
  * every stage is live, admission, then the request runner inside the
  * request's span. The client going away, the deadline or shutdown aborts the
- * run; the MP4 comes back as the body.
+ * run; the MP4 comes back as the body. The request is on the board of
+ * GET /requests from arrival to the end.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { coordinatorError } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { runGeneration } from '../pipeline/runner.ts';
+import type { StepBatcher } from '../pipeline/step-batcher.ts';
 import { randomSeed } from '../sampler/rng.ts';
 import type { AdmissionQueue } from '../scheduler/admission.ts';
 import { describeMissing, type Topology } from '../topology.ts';
@@ -18,6 +20,7 @@ import { bearerAuth } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
 import { generateBodySchema } from './generate-schema.ts';
 import type { InFlight } from './in-flight.ts';
+import type { RequestBoard } from './request-board.ts';
 import { inRequestContext } from './tracing.ts';
 
 export interface GenerateDeps {
@@ -25,6 +28,8 @@ export interface GenerateDeps {
   readonly pipeline: Pipeline;
   readonly topology: Topology;
   readonly admission: AdmissionQueue;
+  readonly batcher?: StepBatcher;
+  readonly board: RequestBoard;
   readonly inFlight: InFlight;
   readonly apiTokens: readonly string[];
   readonly requestTimeoutMs: number;
@@ -68,6 +73,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         deps.requestTimeoutMs,
       );
       const leave = deps.inFlight.add(ac);
+      const entry = deps.board.add(request.id, { steps: params.steps, numFrames: params.numFrames });
       try {
         // Fail fast, naming the stage, rather than waiting on a chain that cannot finish.
         const snap = await deps.topology.snapshot();
@@ -76,7 +82,18 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         }
         const slot = await deps.admission.acquire(ac.signal);
         try {
-          const result = await runGeneration({ pipeline: deps.pipeline, manifest: m, log: request.log }, params, ac.signal);
+          const result = await runGeneration(
+            {
+              pipeline: deps.pipeline,
+              manifest: m,
+              log: request.log,
+              batcher: deps.batcher,
+              requestId: request.id,
+              onProgress: (p) => entry.update(p.phase, p.step),
+            },
+            params,
+            ac.signal,
+          );
           const { video } = result;
           reply
             .code(200)
@@ -92,6 +109,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
       } finally {
         clearTimeout(deadline);
         reply.raw.off('close', onClose);
+        entry.remove();
         leave();
       }
     }),

@@ -1,9 +1,10 @@
-/** GET /health and GET /info: built from live discovery and the manifest. */
+/** GET /health and GET /info: built from live discovery, the manifest and the admission queue. */
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { describeMissing, type Topology } from '../topology.ts';
+import type { AdmissionQueue } from '../scheduler/admission.ts';
 import type { SystemInfoSource } from './system-info.ts';
 
 const Healthy = Type.Object({ status: Type.Literal('healthy') }, { additionalProperties: false });
@@ -53,6 +54,15 @@ const Info = Type.Object(
       },
       { additionalProperties: false },
     ),
+    queue: Type.Object(
+      {
+        running: Type.Integer({ description: 'Requests generating now' }),
+        waiting: Type.Integer({ description: 'Requests waiting for a slot' }),
+        max_concurrent: Type.Integer({ description: 'SPOOL_MAX_CONCURRENT' }),
+        max_queue: Type.Integer({ description: 'SPOOL_MAX_QUEUE; one more waiting request gets 429' }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -61,6 +71,7 @@ export interface StatusDeps {
   readonly manifest: ModelManifest;
   readonly topology: Topology;
   readonly systemInfo: SystemInfoSource;
+  readonly admission: AdmissionQueue;
 }
 
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): void {
@@ -90,6 +101,12 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
       system_info: { cpu_usage: usage.cpu_usage, memory_usage: usage.memory_usage, gpu_usage: usage.gpu_usage },
       workers: snap.workers.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: w.device, id: w.id })),
       limits: { ...m.limits },
+      queue: {
+        running: deps.admission.running,
+        waiting: deps.admission.waiting,
+        max_concurrent: deps.admission.limits.maxConcurrent,
+        max_queue: deps.admission.limits.maxQueue,
+      },
     };
   });
 }

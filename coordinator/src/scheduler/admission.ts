@@ -92,6 +92,10 @@ export class AdmissionQueue {
     this.state = new AdmissionState(limits);
   }
 
+  get limits(): AdmissionLimits {
+    return this.state.limits;
+  }
+
   get running(): number {
     return this.state.runningCount;
   }

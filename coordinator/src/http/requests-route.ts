@@ -1,0 +1,33 @@
+/** GET /requests: what is running and waiting now, without prompts. Bearer auth like POST /generate. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { bearerAuth } from './auth.ts';
+import { ErrorBody } from './error-handler.ts';
+import type { RequestBoard } from './request-board.ts';
+
+export const RequestList = Type.Array(
+  Type.Object(
+    {
+      id: Type.String({ description: 'The X-Spool-Request-Id of the request' }),
+      state: Type.Union([Type.Literal('queued'), Type.Literal('encoding'), Type.Literal('denoising'), Type.Literal('decoding')]),
+      step: Type.Integer({ minimum: 0, description: 'Denoising steps done so far' }),
+      steps: Type.Integer({ minimum: 1, description: 'Denoising steps the request asked for' }),
+      num_frames: Type.Integer({ description: 'Frames the request asked for' }),
+      elapsed_ms: Type.Integer({ minimum: 0, description: 'Time since the request arrived, queueing included' }),
+      queue_position: Type.Optional(Type.Integer({ minimum: 1, description: 'Only while queued: 1 starts next' })),
+    },
+    { additionalProperties: false },
+  ),
+  { description: 'Requests running and queued, in arrival order' },
+);
+
+export interface RequestsDeps {
+  readonly board: RequestBoard;
+  readonly apiTokens: readonly string[];
+}
+
+export function registerRequestsRoute(app: FastifyInstance, deps: RequestsDeps): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async () => deps.board.list());
+}
