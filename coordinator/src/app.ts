@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT } from './config.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
@@ -51,7 +51,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     loggerInstance: opts.log as FastifyBaseLogger | undefined,
     bodyLimit,
     // One line per request, written by the hook below, instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     ajv: {
