@@ -59,6 +59,8 @@ describe('spool end to end', () => {
       tokens: [TOKEN],
       port: 0,
       logDir: path.join(dir, 'logs'),
+      // A wider batching window than the default, so that concurrent requests reliably meet.
+      coordinatorEnv: { SPOOL_BATCH_WINDOW_MS: '20' },
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -147,6 +149,27 @@ describe('spool end to end', () => {
     // Each of the two denoising steps reaches both shards.
     for (const service of ['spool-denoise-0', 'spool-denoise-1']) expect(spans.filter((s) => s.service === service)).toHaveLength(2);
     expect(otlp.rejected).toEqual([]);
+  });
+
+  it('merges concurrent same-shape requests into shared denoiser calls without changing their videos', async () => {
+    const bodies = [11, 22, 33].map((seed) => ({ prompt: 'a purple triangle moving right on a white background', num_frames: 9, fps: 8, num_inference_steps: 6, seed }));
+    const alone: Buffer[] = [];
+    for (const [i, body] of bodies.entries()) alone.push(await decodeRgb((await saveMp4(await generate(body), `alone-${i}.mp4`)).file));
+    const together = await Promise.all(bodies.map((body) => generate(body)));
+    const traceIds = together.map((r) => r.headers.get('x-spool-trace-id'));
+    for (const [i, res] of together.entries()) {
+      expect(res.status).toBe(200);
+      const frames = await decodeRgb((await saveMp4(res, `together-${i}.mp4`)).file);
+      expect(frames.length).toBe(alone[i].length);
+      let worst = 0;
+      for (let k = 0; k < frames.length; k++) worst = Math.max(worst, Math.abs(frames[k] - alone[i][k]));
+      expect(worst, `request ${i}`).toBeLessThanOrEqual(2);
+    }
+    // At least one denoiser call carried more than one request.
+    const batched = await until('a merged denoiser call', async () =>
+      otlp.spans.find((s) => traceIds.includes(s.traceId) && Number(s.attributes['spool.batch_size'] ?? 1) > 1),
+    );
+    expect(Number(batched.attributes['spool.batch_size'])).toBeGreaterThan(1);
   });
 
   it('refuses a missing or wrong token with 401 and WWW-Authenticate', async () => {
