@@ -3,7 +3,7 @@
  * payload raised so that most tensors travel in one message.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './net.ts';
@@ -24,8 +24,18 @@ export interface NatsServerOptions {
   readonly onLine?: (line: string) => void;
 }
 
+/**
+ * The nats-server to run: SPOOL_NATS_SERVER, else the one on PATH, else
+ * Debian's /usr/sbin/nats-server (not on a normal user's PATH).
+ */
 export function natsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SPOOL_NATS_SERVER || 'nats-server';
+  if (env.SPOOL_NATS_SERVER) return env.SPOOL_NATS_SERVER;
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const dir of [...dirs, '/usr/sbin', '/usr/local/sbin']) {
+    const candidate = path.join(dir, 'nats-server');
+    if (existsSync(candidate)) return candidate;
+  }
+  return 'nats-server';
 }
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
