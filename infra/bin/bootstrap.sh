@@ -33,8 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# 2. pnpm.
-if ! command -v pnpm >/dev/null 2>&1; then
+# 2. pnpm (the lockfile and pnpm-workspace.yaml's settings need pnpm 10 or later).
+pnpm_major="$(pnpm --version 2>/dev/null | cut -d. -f1 || true)"
+if [ -n "$pnpm_major" ] && [ "$pnpm_major" -lt 10 ]; then
+  log "pnpm $(pnpm --version) is older than this workspace needs; installing pnpm 12"
+  pnpm_major=""
+fi
+if [ -z "$pnpm_major" ]; then
   log "installing pnpm with npm"
   if [ -w "$(npm prefix -g)/lib" ] || [ "$(id -u)" -eq 0 ]; then
     npm install -g --silent pnpm@12.21.0 >/dev/null
