@@ -1,15 +1,14 @@
 /**
- * Every ONNX file of cogvideox-tiny through the onnxruntime wrapper, against
+ * Every ONNX file of every model package through the onnxruntime wrapper, against
  * the PyTorch outputs in parity.json (max abs diff ≤ 1e-4; summarised outputs
  * compare their first values, sum and abs_sum).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '@spool/shared';
+import path from 'node:path';
+import { loadModelPackage, tensor, type Tensor } from '@spool/shared';
 import { OnnxModel } from '../src/index.ts';
-import { readParity, tinyPackage, toTensor, type ParityEntry } from './helpers/model.ts';
+import { packagesWithParity, readParity, toTensor, type ParityEntry } from './helpers/model.ts';
 
-const pkg = tinyPackage();
-const parity = readParity();
 const TOL = 1e-4;
 const report: string[] = [];
 
@@ -42,29 +41,33 @@ function compare(got: Tensor, exp: ParityEntry): { maxDiff: number; sumDiff?: nu
   return { maxDiff, sumDiff: Math.abs(sum - exp.sum), absSumRel: Math.abs(absSum - exp.abs_sum!) / exp.abs_sum! };
 }
 
-describe('ONNX parity with PyTorch (cogvideox-tiny)', () => {
-  for (const [file, fixture] of Object.entries(parity.files)) {
-    it(file, async () => {
-      const model = await OnnxModel.load(pkg.resolve(file), { device: { kind: 'cpu' }, threads: 1 }, file);
-      try {
-        const feeds = Object.fromEntries(Object.entries(fixture.inputs).map(([name, e]) => [name, offsetView(toTensor(e))]));
-        const out = await model.run(feeds);
-        for (const [name, exp] of Object.entries(fixture.outputs)) {
-          expect(out[name], `${file} output ${name}`).toBeDefined();
-          const { maxDiff, sumDiff, absSumRel } = compare(out[name], exp);
-          report.push(
-            `  ${file}:${name} max|d|=${maxDiff.toExponential(2)}` +
-              (sumDiff === undefined ? '' : ` (first ${exp.data_prefix!.length}) |Δsum|=${sumDiff.toExponential(2)} abs_sum rel=${absSumRel!.toExponential(2)}`),
-          );
-          expect(maxDiff).toBeLessThanOrEqual(TOL);
-          if (sumDiff !== undefined) {
-            expect(sumDiff).toBeLessThanOrEqual(parity.tolerance.sum_rel * exp.abs_sum!);
-            expect(absSumRel!).toBeLessThanOrEqual(parity.tolerance.sum_rel);
+for (const dir of packagesWithParity()) {
+  const pkg = loadModelPackage(dir);
+  const parity = readParity(dir);
+  describe(`ONNX parity with PyTorch (${path.basename(dir)})`, () => {
+    for (const [file, fixture] of Object.entries(parity.files)) {
+      it(file, async () => {
+        const model = await OnnxModel.load(pkg.resolve(file), { device: { kind: 'cpu' }, threads: 1 }, file);
+        try {
+          const feeds = Object.fromEntries(Object.entries(fixture.inputs).map(([name, e]) => [name, offsetView(toTensor(e))]));
+          const out = await model.run(feeds);
+          for (const [name, exp] of Object.entries(fixture.outputs)) {
+            expect(out[name], `${file} output ${name}`).toBeDefined();
+            const { maxDiff, sumDiff, absSumRel } = compare(out[name], exp);
+            report.push(
+              `  ${pkg.manifest.name}/${file}:${name} max|d|=${maxDiff.toExponential(2)}` +
+                (sumDiff === undefined ? '' : ` (first ${exp.data_prefix!.length}) |Δsum|=${sumDiff.toExponential(2)} abs_sum rel=${absSumRel!.toExponential(2)}`),
+            );
+            expect(maxDiff).toBeLessThanOrEqual(TOL);
+            if (sumDiff !== undefined) {
+              expect(sumDiff).toBeLessThanOrEqual(parity.tolerance.sum_rel * exp.abs_sum!);
+              expect(absSumRel!).toBeLessThanOrEqual(parity.tolerance.sum_rel);
+            }
           }
+        } finally {
+          await model.close();
         }
-      } finally {
-        await model.close();
-      }
-    });
-  }
-});
+      });
+    }
+  });
+}

@@ -1,9 +1,18 @@
 /** The tiny model package the tests run against, and fixtures from its parity.json. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, tensor, type ModelManifest, type ModelPackage, type Tensor } from '@spool/shared';
+import { loadModelPackage, MODELS_DIR, tensor, type ModelManifest, type ModelPackage, type Tensor } from '@spool/shared';
 
-export const TINY_DIR = path.join(MODELS_DIR, DEFAULT_MODEL);
+/** The smallest package: what the unit tests run on, whatever the default model is. */
+export const TINY_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
+
+/** Every model package in the repository that ships a parity fixture. */
+export function packagesWithParity(): string[] {
+  return readdirSync(MODELS_DIR)
+    .map((name) => path.join(MODELS_DIR, name))
+    .filter((dir) => existsSync(path.join(dir, 'manifest.json')) && existsSync(path.join(dir, 'parity.json')))
+    .sort();
+}
 
 export function tinyPackage(): ModelPackage {
   return loadModelPackage(TINY_DIR);
@@ -31,8 +40,8 @@ export interface ParityFile {
   files: Record<string, { inputs: Record<string, ParityEntry>; outputs: Record<string, ParityEntry> }>;
 }
 
-export function readParity(): ParityFile {
-  return JSON.parse(readFileSync(path.join(TINY_DIR, 'parity.json'), 'utf8')) as ParityFile;
+export function readParity(dir = TINY_DIR): ParityFile {
+  return JSON.parse(readFileSync(path.join(dir, 'parity.json'), 'utf8')) as ParityFile;
 }
 
 export function toTensor(e: ParityEntry): Tensor {
