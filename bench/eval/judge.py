@@ -24,9 +24,10 @@ What is measured:
 * object colour: CSS colour (other than the background) nearest to the median of
   the pixels farthest from the background;
 * shape: per frame, soft object mask (projection between background and object
-  colour), re-centred on the torus; fill ratio area / (width x height) (circle
-  0.79, square 1, triangle 0.5) and the share of the area in the upper half
-  (triangle 0.25); majority vote over frames;
+  colour), re-centred on the torus, silhouette = mask > 0.5; fill ratio
+  area / (width x height) of the silhouette (circle 0.79, square 1, triangle
+  0.5) and the share of its area in the upper half (triangle 0.25); majority
+  vote over frames;
 * direction: per-frame circular centroid, summed wrapped displacements; dominant
   axis and sign;
 * coherence: share of frames agreeing with the voted shape, coefficient of
@@ -170,24 +171,24 @@ def object_colour(frames, bg):
 
 
 def classify_frame_shape(alpha):
-    """alpha [H, W] soft mask already centred; returns (shape, fill, top_share, area)."""
+    """alpha [H, W] soft mask already centred; returns (shape, fill, top_share, area).
+
+    The silhouette is the mask thresholded at 0.5 (half-way between background
+    and object colour), so soft edges do not change the measure much.
+    """
     area = float(alpha.sum())
-    if area < 6:
+    m = alpha > 0.5
+    n = float(m.sum())
+    if n < 6:
         return None, 0.0, 0.0, area
-    colp = alpha.max(axis=0)
-    rowp = alpha.max(axis=1)
-    w, h = float(colp.sum()), float(rowp.sum())
-    fill = area / max(w * h, 1e-6)
-    rows = alpha.sum(axis=1)
+    cols = np.where(m.any(axis=0))[0]
+    rows_i = np.where(m.any(axis=1))[0]
+    w, h = float(cols[-1] - cols[0] + 1), float(rows_i[-1] - rows_i[0] + 1)
+    fill = n / max(w * h, 1e-6)
+    rows = m.sum(axis=1).astype(np.float64)
+    mid = (rows_i[0] + rows_i[-1] + 1) / 2.0
     ys = np.arange(len(rows)) + 0.5
-    cy = float((rows * ys).sum() / area)
-    # share of area above the middle of the vertical extent
-    rr = np.where(rowp > 0.5)[0]
-    if len(rr) == 0:
-        return None, fill, 0.0, area
-    mid = (rr[0] + rr[-1] + 1) / 2.0
-    top = float(rows[ys < mid].sum() + 0.0) / area
-    del cy
+    top = float(rows[ys < mid].sum() + 0.5 * rows[np.abs(ys - mid) < 0.01].sum()) / n
     if fill < 0.66 or top < 0.36:
         s = "triangle"
     elif fill > 0.9:

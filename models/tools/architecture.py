@@ -274,7 +274,29 @@ class TransformerHead(nn.Module):
 # ---------------------------------------------------------------- VAE decoder
 
 
+class ResConv(nn.Module):
+    """x + conv(silu(conv(silu(x)))) (extended decoder)."""
+
+    def __init__(self, ch):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(Fn.silu(self.conv1(Fn.silu(x))))
+
+
 class VaeDecoder(nn.Module):
+    """Decoder of the package VAE.
+
+    Basic layout (``vae.channels`` only, as cogvideox-tiny): conv_in, one
+    residual conv_mid, conv_time, one conv per x2 stage at width ``channels``.
+    Extended layout (config has ``vae.up_channels``): conv_in, ``vae.mid_blocks``
+    residual blocks (two 3x3 convs each) at latent resolution, conv_time, then
+    per x2 stage a conv to ``up_channels[i]`` and ``vae.stage_blocks`` residual
+    blocks, conv_out. Both keep the same interface and temporal scheme.
+    """
+
     def __init__(self, cfg):
         super().__init__()
         c = cfg["latent"]["channels"]
@@ -284,13 +306,30 @@ class VaeDecoder(nn.Module):
         self.c, self.ch = c, ch
         self.h, self.w = latent_size(cfg)
         self.H, self.W = cfg["video"]["height"], cfg["video"]["width"]
-        self.conv_in = nn.Conv2d(2 * c, ch, 3, padding=1)
-        self.conv_mid = nn.Conv2d(ch, ch, 3, padding=1)
-        self.conv_time = nn.Conv2d(ch, self.tc * ch, 3, padding=1)
         n_up = int(round(math.log2(s)))
-        self.up_convs = nn.ModuleList([nn.Conv2d(ch, ch, 3, padding=1) for _ in range(n_up)])
-        self.conv_out = nn.Conv2d(ch, 3, 3, padding=1)
-        self._init_random()
+        self.extended = "up_channels" in cfg["vae"]
+        if not self.extended:
+            self.conv_in = nn.Conv2d(2 * c, ch, 3, padding=1)
+            self.conv_mid = nn.Conv2d(ch, ch, 3, padding=1)
+            self.conv_time = nn.Conv2d(ch, self.tc * ch, 3, padding=1)
+            self.up_convs = nn.ModuleList([nn.Conv2d(ch, ch, 3, padding=1) for _ in range(n_up)])
+            self.conv_out = nn.Conv2d(ch, 3, 3, padding=1)
+            self._init_random()
+            return
+        v = cfg["vae"]
+        ups = list(v["up_channels"])
+        assert len(ups) == n_up, "vae.up_channels needs one width per x2 stage"
+        self.conv_in = nn.Conv2d(2 * c, ch, 3, padding=1)
+        self.mid = nn.ModuleList([ResConv(ch) for _ in range(v.get("mid_blocks", 1))])
+        self.conv_time = nn.Conv2d(ch, self.tc * ch, 3, padding=1)
+        self.up_convs = nn.ModuleList()
+        self.stage_blocks = nn.ModuleList()
+        prev = ch
+        for uc in ups:
+            self.up_convs.append(nn.Conv2d(prev, uc, 3, padding=1))
+            self.stage_blocks.append(nn.ModuleList([ResConv(uc) for _ in range(v.get("stage_blocks", 0))]))
+            prev = uc
+        self.conv_out = nn.Conv2d(prev, 3, 3, padding=1)
 
     def _init_random(self):
         # He-normal init keeps activations at unit scale so a random decoder
@@ -306,13 +345,20 @@ class VaeDecoder(nn.Module):
         prev = torch.cat([latents[:, :1], latents[:, :-1]], dim=1)  # causal: frame 0 repeats itself
         x = torch.cat([latents, prev], dim=2).reshape(-1, 2 * c, h, w)
         x = Fn.silu(self.conv_in(x))
-        x = x + Fn.silu(self.conv_mid(x))
+        if self.extended:
+            for blk in self.mid:
+                x = blk(x)
+        else:
+            x = x + Fn.silu(self.conv_mid(x))
         x = self.conv_time(x)  # B*F, 4*ch, h, w
         x = x.reshape(b, -1, ch, h, w)[:, self.tc - 1 :]  # B, 4F-3, ch, h, w
         x = x.reshape(-1, ch, h, w)
-        for conv in self.up_convs:
+        for i, conv in enumerate(self.up_convs):
             x = Fn.interpolate(x, scale_factor=2.0, mode="nearest")
             x = Fn.silu(conv(x))
+            if self.extended:
+                for blk in self.stage_blocks[i]:
+                    x = blk(x)
         x = torch.tanh(self.conv_out(x))
         return x.reshape(b, -1, 3, self.H, self.W)
 

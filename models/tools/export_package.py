@@ -9,7 +9,9 @@ Options:
     --config PATH       explicit config JSON instead of --name
     --out DIR           package directory to (re)write
     --seed N            seed for random initialisation and parity inputs (default 0)
-    --checkpoint PATH   torch state_dict of ``architecture.PackageModel`` (random init when absent)
+    --checkpoint PATH   torch state_dict of ``architecture.PackageModel`` (random init when absent),
+                        or {"state_dict": ..., "vae_scaling_factor": s} (s overrides the config's
+                        vae.scaling_factor, as written by dit_train.py)
     --no-parity         skip writing parity.json
 
 The output is reproducible for a given seed, config and torch version.
@@ -46,14 +48,18 @@ def clean_package_dir(out_dir):
 
 
 def load_checkpoint(model, path):
+    """Load weights; returns the checkpoint's ``vae_scaling_factor`` (None when absent)."""
     state = torch.load(path, map_location="cpu")
+    scale = None
     if isinstance(state, dict) and "state_dict" in state:
+        scale = state.get("vae_scaling_factor")
         state = state["state_dict"]
     missing, unexpected = model.load_state_dict(state, strict=False)
     # Buffers (position tables, frequencies) are recomputed from the config.
     missing = [k for k in missing if not any(b in k for b in ("spatial_pos", "temporal_freqs", "time_freqs"))]
     if missing or unexpected:
         raise SystemExit("checkpoint mismatch: missing=%s unexpected=%s" % (missing, unexpected))
+    return scale
 
 
 def main(argv=None):
@@ -81,7 +87,10 @@ def main(argv=None):
 
     model = PackageModel(cfg, vocab_size=len(vocab))
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint)
+        scale = load_checkpoint(model, args.checkpoint)
+        if scale is not None:
+            # measured latent scale of the trained VAE (manifest vae.scaling_factor)
+            cfg["vae"]["scaling_factor"] = float(scale)
     model.eval()
 
     parts = model.parts()

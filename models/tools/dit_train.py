@@ -1,0 +1,247 @@
+"""Train the text encoder + transformer denoiser of a package jointly, from scratch, on the latent bank.
+
+    nice -n 19 /usr/bin/python3 models/tools/dit_train.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --minutes 70
+
+Objective: v-prediction under the package scheduler (scaled-linear betas, SNR
+shift, zero-terminal-SNR rescale; ``sampling.train_schedule``), timesteps
+uniform in 0..999, 10 % caption dropout to the empty prompt (the service's
+unconditional input). Windows of F latent frames (F = 3 .. 26, mostly short,
+with 13 and 26 for 49- and 100-frame videos) at random offsets of the bank's
+long clips; the batch size follows a fixed video-token budget. EMA weights
+are kept and used for evaluation and export.
+
+Every ``--eval-minutes`` the EMA model samples the fixed held-out prompts
+(``world.eval_set``) with the DDIM + CFG sampler; ``bench/eval/judge.py``
+scores them and the scores go to ``log.jsonl``; the best-scoring EMA weights
+are written as ``best.pt`` (an ``architecture.PackageModel`` state_dict with
+the VAE decoder — the latest of ``--decoder-run`` when given — loadable by ``export_package.py --checkpoint``).
+
+Resumable: ``state.pt`` in ``~/.cache/spool-train/<run>/`` every
+``--ckpt-minutes``; rerun the same command (with a larger ``--minutes`` to
+train longer).
+"""
+
+import argparse
+import copy
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "eval"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+import world  # noqa: E402
+from architecture import PackageModel  # noqa: E402
+from common import log, run_dir, save_atomic  # noqa: E402
+from config import load_config, tokens_per_frame  # noqa: E402
+from sampling import sample, to_unit, train_schedule  # noqa: E402
+from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
+from vae_train import load_vae  # noqa: E402
+
+TRAINED_PREFIXES = ("text_encoder.", "embed.", "blocks.", "head.")
+
+
+def init_denoiser(model):
+    for blk in model.blocks:
+        for m in blk.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        for ln in (blk.norm1.linear, blk.norm2.linear):  # adaLN-zero: blocks start as identity
+            nn.init.zeros_(ln.weight)
+            nn.init.zeros_(ln.bias)
+    nn.init.zeros_(model.head.norm_out_linear.weight)
+    nn.init.zeros_(model.head.norm_out_linear.bias)
+    nn.init.zeros_(model.head.proj_out.weight)
+    nn.init.zeros_(model.head.proj_out.bias)
+    nn.init.normal_(model.embed.time_lin1.weight, std=0.02)
+    nn.init.normal_(model.embed.time_lin2.weight, std=0.02)
+
+
+def trained_params(model):
+    return [p for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]
+
+
+class Bank:
+    def __init__(self, d):
+        self.paths = []
+        self.specs, self.l4, self.l1 = [], None, None
+        self.d = d
+        self.refresh()
+
+    def refresh(self):
+        paths = sorted(glob.glob(os.path.join(self.d, "bank_*.pt")))
+        new = [p for p in paths if p not in self.paths]
+        for p in new:
+            st = torch.load(p)
+            self.specs += st["specs"]
+            self.l4 = st["l4"] if self.l4 is None else torch.cat([self.l4, st["l4"]])
+            self.l1 = st["l1"] if self.l1 is None else torch.cat([self.l1, st["l1"]])
+            self.paths.append(p)
+        return len(new)
+
+    def window(self, rng, b, f):
+        idx = rng.randint(0, len(self.specs), size=b)
+        offs = rng.randint(0, self.l4.shape[1] - f + 1, size=b)
+        x = torch.stack([torch.cat([self.l1[i, o : o + 1], self.l4[i, o + 1 : o + f]]) for i, o in zip(idx, offs)])
+        return x.float(), [self.specs[i] for i in idx]
+
+
+FRAME_CHOICES = [3] * 30 + [4] * 22 + [5, 6, 7, 8] * 4 + [9, 11, 13, 13] * 3 + [13] * 3 + [17, 21, 26, 26] * 2
+
+
+def evaluate(model, cfg, vocab, items, frames=13, steps=20, guidance=5.0, seed=0, batch=12):
+    import judge
+
+    recs = []
+    for i in range(0, len(items), batch):
+        chunk = items[i : i + batch]
+        vids = to_unit(sample(model, cfg, vocab, [it["prompt"] for it in chunk], num_frames=frames, steps=steps, guidance=guidance, seed=seed + i))
+        for it, v in zip(chunk, vids):
+            r = judge.judge_frames(v, it["expect"])
+            r["prompt"] = it["prompt"]
+            recs.append(r)
+    return judge.summarise(recs), recs
+
+
+def score(summary):
+    keys = ["scene", "background", "color", "shape", "direction"]
+    return float(np.mean([summary[k]["accuracy"] for k in keys if k in summary]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", default="cogvideox-mini")
+    ap.add_argument("--vae-run", default="vae-mini")
+    ap.add_argument("--run", default="dit-mini")
+    ap.add_argument("--minutes", type=float, default=70.0)
+    ap.add_argument("--lr", type=float, default=8e-4)
+    ap.add_argument("--token-budget", type=int, default=3072, help="video tokens per step")
+    ap.add_argument("--max-batch", type=int, default=64)
+    ap.add_argument("--cfg-dropout", type=float, default=0.1)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--eval-minutes", type=float, default=8.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = load_config(args.name)
+    d = run_dir(args.run)
+    scale = json.load(open(os.path.join(d, "scale.json")))["scaling_factor"]
+    cfg["vae"]["scaling_factor"] = scale
+    vocab = build_vocab()
+    L = cfg["tokenizer"]["max_tokens"]
+    T = tokens_per_frame(cfg)
+
+    torch.manual_seed(0)
+    model = PackageModel(cfg, len(vocab))
+    init_denoiser(model)
+    _, dec, _ = load_vae(cfg, os.path.join(run_dir(args.vae_run), "vae.pt"))
+    model.vae_decoder.load_state_dict(dec.state_dict())
+    params = trained_params(model)
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    step, trained, best = 0, 0.0, -1.0
+    state_path = os.path.join(d, "state.pt")
+    logf = os.path.join(d, "log.jsonl")
+    if os.path.isfile(state_path):
+        st = torch.load(state_path)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step, trained, best = st["step"], st["trained_seconds"], st.get("best", -1.0)
+        log(logf, event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
+    n_params = sum(p.numel() for p in params)
+    log(logf, event="start", params=n_params, scale=scale, minutes=args.minutes)
+
+    bank = Bank(d)
+    ac = torch.tensor(train_schedule(cfg), dtype=torch.float32)
+    rng = np.random.RandomState(step + 17)
+    torch.manual_seed(step + 17)
+    eval_items = world.eval_set()
+    budget = args.minutes * 60
+    t_ckpt, t_eval_trained, t_refresh = time.time(), trained, time.time()
+    losses = []
+
+    def checkpoint():
+        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "trained_seconds": trained, "best": best, "scale": scale}, state_path)
+
+    def export_ckpt(path, extra):
+        save_atomic({"state_dict": ema.state_dict(), "vae_scaling_factor": scale, "step": step, **extra}, path)
+
+    while trained < budget:
+        t0 = time.time()
+        frac = trained / budget
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.15 + 0.85 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        f = FRAME_CHOICES[rng.randint(len(FRAME_CHOICES))]
+        b = max(2, min(args.max_batch, args.token_budget // (f * T)))
+        x0, specs = bank.window(rng, b, f)
+        caps = ["" if rng.rand() < args.cfg_dropout else world.caption(sp, rng, "train") for sp in specs]
+        ids = torch.tensor([encode_prompt(c, vocab, L) for c in caps], dtype=torch.int64)
+        t = torch.from_numpy(rng.randint(0, 1000, size=b))
+        a = ac[t].view(b, 1, 1, 1, 1)
+        eps = torch.randn_like(x0)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        v = a.sqrt() * eps - (1 - a).sqrt() * x0
+        pred = model.transformer(xt, model.text_encoder(ids), t.float())
+        loss = (pred - v).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        decay = min(args.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                if pm.requires_grad:
+                    pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        trained += time.time() - t0
+        losses.append(loss.item())
+        if step % 50 == 0:
+            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank.specs))
+            losses = []
+        if time.time() - t_refresh > 120:
+            if bank.refresh():
+                log(logf, event="bank", clips=len(bank.specs))
+            t_refresh = time.time()
+        if time.time() - t_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+        if trained - t_eval_trained > args.eval_minutes * 60 or trained >= budget:
+            t_eval_trained = trained
+            te = time.time()
+            if args.decoder_run:
+                p = os.path.join(run_dir(args.decoder_run), "vae.pt")
+                if os.path.isfile(p):
+                    dst = torch.load(p, map_location="cpu")["decoder"]
+                    model.vae_decoder.load_state_dict(dst)
+                    ema.vae_decoder.load_state_dict(dst)
+            summ, recs = evaluate(ema, cfg, vocab, eval_items)
+            sc = score(summ)
+            log(logf, event="eval", step=step, minutes=round(trained / 60, 2), score=round(sc, 4), summary=summ, eval_seconds=round(time.time() - te, 1))
+            with open(os.path.join(d, "eval_last.json"), "w") as fh:
+                json.dump(recs, fh, indent=1)
+            export_ckpt(os.path.join(d, "last.pt"), {"summary": summ})
+            if sc >= best:
+                best = sc
+                export_ckpt(os.path.join(d, "best.pt"), {"summary": summ})
+            checkpoint()
+    checkpoint()
+    log(logf, event="done", step=step, trained_minutes=round(trained / 60, 2), best=best)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""PyTorch reference of the service's sampler: CogVideoX DDIM (v-prediction) with classifier-free guidance.
+
+Same formulas as ``scheduler_reference.py`` and the TypeScript sampler:
+trailing timesteps, ``x0 = sqrt(a_t) x - sqrt(1 - a_t) v``, eta = 0, guidance
+``u + g (c - u)`` with the empty prompt as ``u``; latents divided by the VAE
+``scaling_factor`` before decoding; frames planned as the service does
+(F = ceil((n - 1) / 4) + 1 latent frames, 4(F - 1) + 1 decoded, first n kept).
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from scheduler_reference import alphas_cumprod, final_alpha_cumprod, timesteps
+from tokenizer_build import encode_prompt
+
+
+def plan_frames(n, tc=4):
+    k = max(0, math.ceil((n - 1) / tc))
+    return k + 1, tc * k + 1
+
+
+def train_schedule(cfg):
+    """alphas_cumprod (float64 numpy) of the training/inference schedule."""
+    return alphas_cumprod(cfg["scheduler"])
+
+
+def encode_text(model, vocab, cfg, prompts):
+    L = cfg["tokenizer"]["max_tokens"]
+    ids = torch.tensor([encode_prompt(p, vocab, L) for p in prompts], dtype=torch.int64)
+    return model.text_encoder(ids)
+
+
+@torch.no_grad()
+def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True):
+    """Generate videos: returns frames [B, n, 3, H, W] in [-1, 1] (or latents when decode=False)."""
+    sched = cfg["scheduler"]
+    ac = train_schedule(cfg)
+    final = final_alpha_cumprod(sched, ac)
+    n_train = sched["num_train_timesteps"]
+    F, _ = plan_frames(num_frames, cfg["latent"]["temporal_compression"])
+    c = cfg["latent"]["channels"]
+    s = cfg["latent"]["spatial_compression"]
+    h, w = cfg["video"]["height"] // s, cfg["video"]["width"] // s
+    b = len(prompts)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, F, c, h, w, generator=g)
+    cond = encode_text(model, vocab, cfg, prompts)
+    uncond = encode_text(model, vocab, cfg, [""] * b)
+    text = torch.cat([cond, uncond])
+    for t in timesteps(sched, steps):
+        prev_t = t - n_train // steps
+        tt = torch.full((2 * b,), float(t))
+        v = model.transformer(torch.cat([x, x]), text, tt)
+        vc, vu = v[:b], v[b:]
+        v = vu + guidance * (vc - vu)
+        a_t = float(ac[t])
+        a_prev = float(ac[prev_t]) if prev_t >= 0 else final
+        x0 = math.sqrt(a_t) * x - math.sqrt(1.0 - a_t) * v
+        coef_a = math.sqrt((1.0 - a_prev) / (1.0 - a_t))
+        coef_b = math.sqrt(a_prev) - math.sqrt(a_t) * coef_a
+        x = coef_a * x + coef_b * x0
+    if not decode:
+        return x
+    frames = model.vae_decoder(x / cfg["vae"]["scaling_factor"])
+    return frames[:, :num_frames]
+
+
+def to_uint8(frames):
+    """[B, T, 3, H, W] in [-1, 1] -> numpy uint8 [B, T, H, W, 3]."""
+    a = ((frames.clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+    return a.transpose(0, 1, 3, 4, 2)
+
+
+def to_unit(frames):
+    """[B, T, 3, H, W] in [-1, 1] -> numpy float [B, T, H, W, 3] in [0, 1] (8-bit quantised like a video)."""
+    return to_uint8(frames).astype(np.float32) / 255.0
