@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@spool/shared';
+import path from 'node:path';
+import { ConfigError, DEFAULT_MODEL, MODELS_DIR } from '@spool/shared';
 import { loadConfig, parseBlocks, resolveLayout, splitBlocks } from '../src/index.ts';
 import { fakeManifest } from './helpers/model.ts';
 
@@ -55,7 +56,7 @@ describe('loadConfig', () => {
   it('defaults NATS_URL and the model dir, accepts --flag=value and cuda devices', () => {
     const c = loadConfig({}, ['--role=vae-decoder', '--device=cuda:1'], four);
     expect(c.natsUrl).toBe('nats://127.0.0.1:4222');
-    expect(c.modelDir).toMatch(/models[/\\]cogvideox-tiny$/);
+    expect(c.modelDir).toBe(path.join(MODELS_DIR, DEFAULT_MODEL));
     expect(c.device).toEqual({ kind: 'cuda', index: 1 });
     expect(c.layout).toBeUndefined();
   });
