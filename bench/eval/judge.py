@@ -25,7 +25,8 @@ What is measured:
   the pixels farthest from the background;
 * shape: per frame, soft object mask (projection between background and object
   colour), re-centred on the torus, silhouette = mask > 0.5; fill ratio
-  area / (width x height) of the silhouette (circle 0.79, square 1, triangle
+  area / (width x height) of the silhouette (circle 0.79, square 1, split at
+  0.89 half-way between the ideal 0.785 and 1; triangle
   0.5) and the share of its area in the upper half (triangle 0.25); majority
   vote over frames;
 * direction: per-frame circular centroid, summed wrapped displacements; dominant
@@ -191,7 +192,7 @@ def classify_frame_shape(alpha):
     top = float(rows[ys < mid].sum() + 0.5 * rows[np.abs(ys - mid) < 0.01].sum()) / n
     if fill < 0.66 or top < 0.36:
         s = "triangle"
-    elif fill > 0.9:
+    elif fill > 0.89:
         s = "square"
     else:
         s = "circle"

@@ -4,7 +4,9 @@
 
 Objective: v-prediction under the package scheduler (scaled-linear betas, SNR
 shift, zero-terminal-SNR rescale; ``sampling.train_schedule``), timesteps
-uniform in 0..999, 10 % caption dropout to the empty prompt (the service's
+uniform in 0..999 (optionally a share ``--t-low-frac`` drawn from
+0..``--t-low-max`` - 1: under the SNR-shifted schedule the shapes form at
+low t, so more samples there train them faster), 10 % caption dropout to the empty prompt (the service's
 unconditional input). Windows of F latent frames (F = 3 .. 26, mostly short,
 with 13 and 26 for 49- and 100-frame videos) at random offsets of the bank's
 long clips; the batch size follows a fixed video-token budget. EMA weights
@@ -131,6 +133,8 @@ def main():
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--eval-minutes", type=float, default=8.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--t-low-frac", type=float, default=0.0, help="share of timesteps drawn uniformly from [0, --t-low-max) instead of [0, 1000)")
+    ap.add_argument("--t-low-max", type=int, default=500)
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -191,7 +195,8 @@ def main():
         x0, specs = bank.window(rng, b, f)
         caps = ["" if rng.rand() < args.cfg_dropout else world.caption(sp, rng, "train") for sp in specs]
         ids = torch.tensor([encode_prompt(c, vocab, L) for c in caps], dtype=torch.int64)
-        t = torch.from_numpy(rng.randint(0, 1000, size=b))
+        t = np.where(rng.rand(b) < args.t_low_frac, rng.randint(0, args.t_low_max, size=b), rng.randint(0, 1000, size=b))
+        t = torch.from_numpy(t)
         a = ac[t].view(b, 1, 1, 1, 1)
         eps = torch.randn_like(x0)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps

@@ -86,7 +86,7 @@ export class ManifestError extends Error {
 export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
 
 /** The model `npm start` serves when SPOOL_MODEL_DIR is not set. */
-export const DEFAULT_MODEL = 'cogvideox-tiny';
+export const DEFAULT_MODEL = 'cogvideox-mini';
 
 export function loadModelPackage(dir: string): ModelPackage {
   const abs = path.resolve(dir);
