@@ -108,6 +108,9 @@ describe('npm start', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toContain('spool: stopped.');
-    expect(started.filter(alive)).toEqual([]);
+    // Exited children are reaped by init once the launcher is gone; give that a moment.
+    const reapedBy = Date.now() + 10_000;
+    while (started.some(alive) && Date.now() < reapedBy) await new Promise((r) => setTimeout(r, 100));
+    expect(started.filter(alive).map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
   });
 });

@@ -136,6 +136,10 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
     });
   }
 
+  // Once serveStage resolves, the server knows every subscription: discovery
+  // and calls that start now find this worker.
+  await nc.flush();
+
   return {
     service,
     inFlight: () => inFlight,
