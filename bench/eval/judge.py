@@ -46,17 +46,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "tools")
 
-CSS = {
-    "red": (255, 0, 0),
-    "orange": (255, 165, 0),
-    "yellow": (255, 255, 0),
-    "green": (0, 128, 0),
-    "blue": (0, 0, 255),
-    "purple": (128, 0, 128),
-    "white": (255, 255, 255),
-    "black": (0, 0, 0),
-    "gray": (128, 128, 128),
-}
+sys.path.insert(0, TOOLS)
+from world import COLORS as CSS  # noqa: E402  (the renderer's exact CSS values)
+
 NAMES = list(CSS)
 CSS_RGB = np.array([CSS[n] for n in NAMES], dtype=np.float32) / 255.0
 SCENE_CLASSES = ["shapes", "sunset", "snow", "rain"]
@@ -134,7 +126,6 @@ _MODEL = {}
 def scene_model():
     if "m" in _MODEL:
         return _MODEL["m"]
-    sys.path.insert(0, TOOLS)
     import world  # noqa: E402
 
     rng = np.random.RandomState(321)
