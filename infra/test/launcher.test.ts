@@ -51,8 +51,16 @@ describe('npm start', () => {
   let child: ChildProcess | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'spool-launch-'));
 
-  afterAll(() => {
-    if (child?.pid && alive(child.pid)) child.kill('SIGKILL');
+  afterAll(async () => {
+    // When the test failed half-way, stop the launcher as a user would so its
+    // children go with it; anything still left after that is killed outright.
+    if (child?.pid && alive(child.pid)) {
+      const left = descendants(child.pid);
+      child.kill('SIGTERM');
+      const until = Date.now() + 30_000;
+      while (alive(child.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      for (const pid of [child.pid, ...left].filter(alive)) process.kill(pid, 'SIGKILL');
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
