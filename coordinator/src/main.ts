@@ -12,6 +12,7 @@ import {
   loadModelPackage,
   ManifestError,
   startTelemetry,
+  stopWhenParentExits,
 } from '@spool/shared';
 import { build } from './app.ts';
 import { checkLayout, loadConfig } from './config.ts';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  stopWhenParentExits(process.env);
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { STOP_WITH_PARENT } from '@spool/shared';
 
 export interface ChildSpec {
   /** Short name shown in logs: `denoise.0`, `coordinator`. */
@@ -42,8 +43,9 @@ export class Supervisor {
   start(spec: ChildSpec): ChildHandle {
     const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], {
       cwd: this.root,
-      env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin stays open for the child's life: its end tells the child that this process is gone.
+      env: { ...process.env, ...spec.env, [STOP_WITH_PARENT]: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const tail: string[] = [];
     const file = this.fileFor(spec.label);

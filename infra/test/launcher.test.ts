@@ -121,4 +121,35 @@ describe('npm start', () => {
     while (started.some(alive) && Date.now() < reapedBy) await new Promise((r) => setTimeout(r, 100));
     expect(started.filter(alive).map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
   });
+
+  it('leaves no worker or coordinator behind when the launcher itself is killed outright', async () => {
+    const port = await freePort();
+    const launcher = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SPOOL_PORT: String(port), SPOOL_HOST: '127.0.0.1', SPOOL_API_TOKENS: 'launcher-test-token-abcdef', SPOOL_LOG_DIR: dir, NATS_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    launcher.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    launcher.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('spool is ready')) {
+      if (launcher.exitCode !== null || Date.now() > deadline) {
+        launcher.kill('SIGTERM');
+        throw new Error(`the launcher did not become ready:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const all = descendants(launcher.pid!);
+    const spool = all.filter((pid) => /stages\/src\/main\.ts|coordinator\/src\/main\.ts/.test(commandOf(pid)));
+    expect(spool).toHaveLength(6);
+    launcher.kill('SIGKILL');
+    // Each child sees its stdin close, drains and exits.
+    const until = Date.now() + 30_000;
+    while (spool.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    const left = spool.filter(alive);
+    // nats-server cannot watch its parent; stop it (and anything else) here.
+    for (const pid of all.filter(alive)) process.kill(pid, 'SIGKILL');
+    expect(left.map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
+  });
 });

@@ -43,6 +43,7 @@ export { connectNats } from './nats/connect.ts';
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
 export { CHUNK_HEADER, chunksServed, maxFrameBytes, prepareFrame, receiveFrame } from './nats/transport.ts';
+export { STOP_WITH_PARENT, stopWhenParentExits } from './parent-watch.ts';
 export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
 export { exportConfigured, startTelemetry, tracer, type Telemetry } from './telemetry.ts';
 export { bytesOf, DTYPE_BYTES, isDType, numel, tensor, viewAs, type DType, type Tensor, type TensorData } from './tensor.ts';

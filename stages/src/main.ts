@@ -3,7 +3,7 @@
  *   node --import tsx stages/src/main.ts --role <text-encoder|denoiser|vae-decoder|video-encoder>
  *     [--shard I --shards N] [--blocks a:b] [--device cpu|cuda:N] [--model-dir DIR]
  */
-import { ConfigError, ManifestError } from '@spool/shared';
+import { ConfigError, ManifestError, stopWhenParentExits } from '@spool/shared';
 import { loadConfig } from './config.ts';
 import { runWorker } from './worker/lifecycle.ts';
 
@@ -18,6 +18,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  stopWhenParentExits(process.env);
   return runWorker(config, process.env);
 }
 
