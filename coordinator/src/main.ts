@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   );
 
   const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, shards: config.shards });
+  const stopWatching = topology.watch(1_000);
   const inFlight = new InFlight();
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       inFlight.abortAll(coordinatorError('SPOOL_ERR_SHUTTING_DOWN', 'the coordinator is shutting down'));
     }
     await closed.catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
+    stopWatching();
     await nc.drain().catch(() => nc.close());
     await telemetry.shutdown();
     log.info('stopped');

@@ -24,8 +24,11 @@ export interface TopologySnapshot {
 }
 
 export interface Topology {
-  /** The current picture; `fresh` skips the cache (after a failed call). */
-  snapshot(opts?: { fresh?: boolean }): Promise<TopologySnapshot>;
+  /**
+   * The current picture. `fresh` skips the cache (after a failed call);
+   * `maxAgeMs` accepts an older cached one (on a request's hot path).
+   */
+  snapshot(opts?: { fresh?: boolean; maxAgeMs?: number }): Promise<TopologySnapshot>;
 }
 
 export function expectedStages(shards: number): ExpectedStage[] {
@@ -67,14 +70,24 @@ export class DiscoveredTopology implements Topology {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  snapshot(opts: { fresh?: boolean } = {}): Promise<TopologySnapshot> {
-    const cacheMs = this.opts.cacheMs ?? 1000;
-    if (!opts.fresh && this.cached && this.now() - this.cached.at < cacheMs) return Promise.resolve(this.cached.snap);
+  snapshot(opts: { fresh?: boolean; maxAgeMs?: number } = {}): Promise<TopologySnapshot> {
+    const maxAgeMs = opts.maxAgeMs ?? this.opts.cacheMs ?? 1000;
+    if (!opts.fresh && this.cached && this.now() - this.cached.at < maxAgeMs) return Promise.resolve(this.cached.snap);
     // Callers arriving while discovery runs share it.
     this.pending ??= this.refresh().finally(() => {
       this.pending = undefined;
     });
     return this.pending;
+  }
+
+  /**
+   * Refreshes the picture every `intervalMs` in the background, so requests
+   * rarely wait for discovery (which takes a few hundred ms). Returns a stop function.
+   */
+  watch(intervalMs: number): () => void {
+    const timer = setInterval(() => void this.snapshot({ fresh: true }), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private async refresh(): Promise<TopologySnapshot> {

@@ -32,6 +32,32 @@ describe('topology', () => {
     await t.snapshot({ fresh: true });
     expect(calls).toBe(3);
     expect(a.missing).toEqual([]);
+    // A request's hot path may accept an older picture.
+    now = 4000;
+    await t.snapshot({ maxAgeMs: 5000 });
+    expect(calls).toBe(3);
+    await t.snapshot();
+    expect(calls).toBe(4);
+  });
+
+  it('keeps the picture fresh in the background once watched', async () => {
+    let calls = 0;
+    const t = new DiscoveredTopology({
+      discover: async () => {
+        calls++;
+        return ALL_WORKERS;
+      },
+      model: manifest.name,
+      shards: 2,
+    });
+    const stop = t.watch(20);
+    const until = Date.now() + 5000;
+    while (calls < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    stop();
+    const seen = calls;
+    expect(seen).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(calls).toBe(seen);
   });
 
   it('names what is missing, and a discovery failure', async () => {

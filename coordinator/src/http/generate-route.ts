@@ -76,7 +76,9 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
       const entry = deps.board.add(request.id, { steps: params.steps, numFrames: params.numFrames });
       try {
         // Fail fast, naming the stage, rather than waiting on a chain that cannot finish.
-        const snap = await deps.topology.snapshot();
+        // A recent picture is enough to go ahead; refusing takes a fresh one.
+        let snap = await deps.topology.snapshot({ maxAgeMs: 5_000 });
+        if (snap.missing.length > 0) snap = await deps.topology.snapshot({ fresh: true });
         if (snap.missing.length > 0) {
           throw wireError('SPOOL_ERR_STAGE_UNAVAILABLE', `cannot generate: ${describeMissing(snap)}`, { stage: snap.missing[0] });
         }
