@@ -1,5 +1,5 @@
 /** A child span around an async piece of the request runner, recording failures. */
-import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { tracer } from '@spool/shared';
 
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T> | T): Promise<T> {
@@ -7,11 +7,16 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promis
     try {
       return await fn();
     } catch (err) {
-      span.recordException(err instanceof Error ? err : String(err));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      markFailed(span, err);
       throw err;
     } finally {
       span.end();
     }
   });
+}
+
+/** Records a failure on a span: the exception event and an error status. */
+export function markFailed(span: Span, err: unknown): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }

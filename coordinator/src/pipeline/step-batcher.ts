@@ -16,11 +16,12 @@
  * its oldest request; its shard spans hang below it, and it links to the
  * other requests' step spans (which link back to it).
  */
-import { context, SpanStatusCode, trace, type Context, type Link } from '@opentelemetry/api';
+import { context, trace, type Context, type Link } from '@opentelemetry/api';
 import { tracer, type Tensor } from '@spool/shared';
 import { batchKey, planBatches, type BatchPolicy } from '../scheduler/step-batching.ts';
 import { concatRows, splitRows } from './batch-tensors.ts';
 import type { Pipeline } from './pipeline.ts';
+import { markFailed } from './spans.ts';
 
 /** One request's access to the denoiser; `close()` when its step loop ends. */
 export interface DenoiseSession {
@@ -219,8 +220,7 @@ export class StepBatcher {
             );
             return splitRows(out, calls.map((c) => c.rows));
           } catch (err) {
-            span.recordException(err instanceof Error ? err : String(err));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+            markFailed(span, err);
             throw err;
           } finally {
             span.end();
