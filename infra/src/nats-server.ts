@@ -25,6 +25,27 @@ export interface NatsServerOptions {
 }
 
 /**
+ * nats-server cannot notice that its parent died, so it runs under a small sh
+ * guard: the guard holds this process's end of a stdin pipe and sends the
+ * server SIGTERM when that pipe closes (this process stopped it, exited or
+ * was killed outright), and exits with the server's own exit code.
+ */
+const GUARD = [
+  'exec 3<&0',
+  '"$@" </dev/null &',
+  'server=$!',
+  '( read -r _ <&3; kill -TERM "$server" 2>/dev/null ) &',
+  'watcher=$!',
+  'wait "$server"',
+  'code=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$code"',
+].join('\n');
+
+/** Exit code of sh when the command is not found. */
+const NOT_FOUND = 127;
+
+/**
  * The nats-server to run: SPOOL_NATS_SERVER, else the one on PATH, else
  * Debian's /usr/sbin/nats-server (not on a normal user's PATH).
  */
@@ -45,7 +66,21 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const conf = path.join(dir, 'nats.conf');
   const maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
   writeFileSync(conf, `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n`);
-  const child = spawn(opts.binary ?? natsServerBinary(), ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const binary = opts.binary ?? natsServerBinary();
+  // detached: the guard leads its own process group, so the last-resort SIGKILL reaches the server too.
+  const child = spawn('/bin/sh', ['-c', GUARD, 'spool-nats-guard', binary, '-c', conf], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdin?.on('error', () => {}); // EPIPE when the guard is already gone
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const notFound = `cannot start ${binary}; install Debian's nats-server (apt-get install nats-server) or set SPOOL_NATS_SERVER`;
   const lines: string[] = [];
   const onData = (buf: Buffer): void => {
     for (const line of buf.toString().split('\n').filter(Boolean)) {
@@ -61,13 +96,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   const ready = await Promise.race([
     waitForPort(host, port, 15_000).then(() => 'ready' as const),
-    exited.then((code) => `nats-server exited with code ${code}:\n${lines.join('\n')}`),
-    spawnError.then((e) =>
-      `cannot start ${opts.binary ?? natsServerBinary()} (${e.message}); install Debian's nats-server (apt-get install nats-server) or set SPOOL_NATS_SERVER`,
-    ),
+    exited.then((code) => (code === NOT_FOUND ? notFound : `nats-server exited with code ${code}:\n${lines.join('\n')}`)),
+    spawnError.then((e) => `cannot start /bin/sh (${e.message})`),
   ]);
   if (ready !== 'ready') {
-    child.kill('SIGKILL');
+    killGroup('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw new Error(ready);
   }
@@ -79,8 +112,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.stdin?.end(); // the guard sends the server SIGTERM and exits with it
+          const timer = setTimeout(() => killGroup('SIGKILL'), 5000);
           await exited;
           clearTimeout(timer);
         }

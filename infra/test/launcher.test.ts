@@ -122,7 +122,7 @@ describe('npm start', () => {
     expect(started.filter(alive).map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
   });
 
-  it('leaves no worker or coordinator behind when the launcher itself is killed outright', async () => {
+  it('leaves no worker, coordinator or nats-server behind when the launcher itself is killed outright', async () => {
     const port = await freePort();
     const launcher = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
       cwd: REPO_ROOT,
@@ -141,14 +141,15 @@ describe('npm start', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     const all = descendants(launcher.pid!);
-    const spool = all.filter((pid) => /stages\/src\/main\.ts|coordinator\/src\/main\.ts/.test(commandOf(pid)));
-    expect(spool).toHaveLength(6);
+    const spool = all.filter((pid) => /stages\/src\/main\.ts|coordinator\/src\/main\.ts|nats-server -c/.test(commandOf(pid)));
+    // five workers, the coordinator, nats-server and its guard
+    expect(spool.length).toBeGreaterThanOrEqual(8);
+    expect(spool.filter((pid) => /^\S*nats-server -c/.test(commandOf(pid).trim()))).toHaveLength(1);
     launcher.kill('SIGKILL');
-    // Each child sees its stdin close, drains and exits.
+    // Each child sees its stdin close, drains and exits; the guard stops nats-server.
     const until = Date.now() + 30_000;
     while (spool.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     const left = spool.filter(alive);
-    // nats-server cannot watch its parent; stop it (and anything else) here.
     for (const pid of all.filter(alive)) process.kill(pid, 'SIGKILL');
     expect(left.map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
   });
