@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { alphasCumprod, cfgCombine, finalAlphaCumprod, predictOriginal, Rng, Scheduler, trailingTimesteps } from '../src/sampler/index.ts';
+import { alphasCumprod, cfgCombine, finalAlphaCumprod, initialLatents, predictOriginal, Rng, Scheduler, trailingTimesteps } from '../src/sampler/index.ts';
 
 interface StepRecord {
   t: number;
@@ -150,6 +150,32 @@ describe('seeded RNG', () => {
     variance /= xs.length;
     expect(Math.abs(mean)).toBeLessThan(0.01);
     expect(Math.abs(variance - 1)).toBeLessThan(0.02);
+  });
+
+  it('correlates the initial noise of latent frames as the manifest says, and is plain noise at 0', () => {
+    const frames = 4;
+    const size = 50_000;
+    expect(Array.from(initialLatents(new Rng(5), frames, size, 0))).toEqual(Array.from(new Rng(5).gaussianF32(frames * size)));
+    for (const rho of [0, 0.3, 0.7]) {
+      const x = initialLatents(new Rng(9), frames, size, rho);
+      const frame = (f: number): Float32Array => x.subarray(f * size, (f + 1) * size);
+      const stats = (a: Float32Array, b: Float32Array): { va: number; cov: number } => {
+        let va = 0;
+        let cov = 0;
+        for (let i = 0; i < size; i++) {
+          va += a[i] * a[i];
+          cov += a[i] * b[i];
+        }
+        return { va: va / size, cov: cov / size };
+      };
+      for (const [f, g] of [[0, 1], [1, 3]]) {
+        const { va, cov } = stats(frame(f), frame(g));
+        expect(Math.abs(va - 1)).toBeLessThan(0.03);
+        expect(Math.abs(cov - rho)).toBeLessThan(0.03);
+      }
+    }
+    expect(() => initialLatents(new Rng(1), 2, 4, 1)).toThrow(/correlation/);
+    expect(() => initialLatents(new Rng(1), 2, 4, -0.1)).toThrow(/correlation/);
   });
 
   it('accepts the whole uint32 seed range and nothing else', () => {

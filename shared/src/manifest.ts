@@ -20,6 +20,11 @@ export interface SchedulerConfig {
   readonly snr_shift_scale: number;
   readonly timestep_spacing: 'trailing';
   readonly set_alpha_to_one: boolean;
+  /**
+   * Correlation of the initial noise between latent frames (0 when absent): the
+   * model was trained with noise `√ρ · shared + √(1 − ρ) · own` per frame.
+   */
+  readonly frame_noise_correlation?: number;
 }
 
 export interface ModelManifest {
@@ -121,6 +126,8 @@ function checkManifest(m: ModelManifest, file: string): void {
     'video size must be a multiple of the spatial compression');
   need(m.scheduler?.type === 'cogvideox-ddim', `scheduler.type ${String(m.scheduler?.type)} is not supported (cogvideox-ddim is)`);
   need(m.scheduler.prediction_type === 'v_prediction', 'only v_prediction models are supported');
+  const rho = m.scheduler.frame_noise_correlation;
+  need(rho === undefined || (typeof rho === 'number' && rho >= 0 && rho < 1), 'scheduler.frame_noise_correlation must be a number in [0, 1)');
   need(m.limits && m.limits.min_frames >= 1 && m.limits.max_frames >= m.limits.min_frames, 'limits.min_frames..max_frames is invalid');
   need(m.defaults && m.defaults.num_frames >= m.limits.min_frames && m.defaults.num_frames <= m.limits.max_frames,
     'defaults.num_frames is outside the limits');

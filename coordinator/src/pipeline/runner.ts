@@ -12,6 +12,7 @@
  */
 import { isSpoolError, latentShape, numel, planFrames, tensor, type FramePlan, type ModelManifest, type Tensor } from '@spool/shared';
 import { Rng } from '../sampler/rng.ts';
+import { initialLatents } from '../sampler/noise.ts';
 import { Scheduler } from '../sampler/scheduler.ts';
 import type { EncodedVideo, Pipeline, TextEncoding } from './pipeline.ts';
 import { inSpan } from './spans.ts';
@@ -128,7 +129,7 @@ async function denoiseLoop(
 ): Promise<Float32Array> {
   const shape = latentShape(manifest, latentFrames, 1);
   const n = numel(shape);
-  const latents = new Rng(p.seed).gaussianF32(n, scheduler.initNoiseSigma);
+  const latents = initialLatents(new Rng(p.seed), latentFrames, n / latentFrames, manifest.scheduler.frame_noise_correlation ?? 0, scheduler.initNoiseSigma);
   const batchShape = [2, ...shape.slice(1)];
   const sample = new Float32Array(2 * n);
   const steps = scheduler.timesteps.length;

@@ -1,4 +1,5 @@
 export { cfgCombine, ddimCoefficients, ddimStep, predictOriginal, type DdimCoefficients, type FloatArray } from './ddim.ts';
+export { initialLatents } from './noise.ts';
 export { randomSeed, Rng } from './rng.ts';
 export {
   alphasCumprod,

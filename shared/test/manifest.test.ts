@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModelPackage, ManifestError, MODELS_DIR } from '../src/index.ts';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** The tiny package's manifest, changed by `edit`, in a directory of its own. */
+function packageWith(edit: (m: Record<string, any>) => void): string {
+  const m = JSON.parse(readFileSync(path.join(MODELS_DIR, 'cogvideox-tiny', 'manifest.json'), 'utf8'));
+  edit(m);
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-manifest-'));
+  dirs.push(dir);
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+  return dir;
+}
+
+describe('model manifests', () => {
+  it('loads every package the repository ships', () => {
+    for (const name of ['cogvideox-tiny', 'cogvideox-mini']) {
+      expect(loadModelPackage(path.join(MODELS_DIR, name)).manifest.name).toBe(name);
+    }
+  });
+
+  it('accepts a frame noise correlation in [0, 1) and names the field otherwise', () => {
+    expect(loadModelPackage(packageWith((m) => (m.scheduler.frame_noise_correlation = 0.5))).manifest.scheduler.frame_noise_correlation).toBe(0.5);
+    for (const bad of [1, -0.2, '0.5']) {
+      expect(() => loadModelPackage(packageWith((m) => (m.scheduler.frame_noise_correlation = bad)))).toThrow(
+        /scheduler\.frame_noise_correlation must be a number in \[0, 1\)/,
+      );
+    }
+  });
+
+  it('refuses schedulers and geometry it cannot run, saying which', () => {
+    const cases: [(m: Record<string, any>) => void, RegExp][] = [
+      [(m) => (m.scheduler.type = 'euler'), /scheduler\.type euler is not supported/],
+      [(m) => (m.scheduler.prediction_type = 'epsilon'), /only v_prediction/],
+      [(m) => (m.defaults.num_frames = m.limits.max_frames + 1), /defaults\.num_frames is outside the limits/],
+      [(m) => (m.video.width = m.latent.spatial_compression * 3 + 1), /multiple of the spatial compression/],
+    ];
+    for (const [edit, message] of cases) {
+      const dir = packageWith(edit);
+      expect(() => loadModelPackage(dir)).toThrow(ManifestError);
+      expect(() => loadModelPackage(dir)).toThrow(message);
+    }
+  });
+});
