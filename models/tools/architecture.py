@@ -16,7 +16,10 @@ S = L + F * (h/p) * (w/p)):
   projected C*p*p->D) plus a 3D sin-cos position: spatial part fixed
   (first D*(1-tf) channels), temporal part computed in-graph from the frame
   index (last D*tf channels), so any F works. temb = MLP(sinusoid(timestep)),
-  as CogVideoX (flip_sin_to_cos, freq_shift 0).
+  as CogVideoX (flip_sin_to_cos, freq_shift 0). With ``transformer.pooled_text``
+  the mean of the text states over the L tokens goes through a second MLP and
+  is added to temb (the pooled-text path of SD3/Flux-style DiTs), so every
+  block's adaptive norm sees the caption as well as the timestep.
 * ``TransformerBlock`` hidden_states [B, S, D], temb [B, D] -> hidden_states
   CogVideoX block: LayerNormZero (shift/scale/gate for video and text from
   temb), joint full self-attention with per-head q/k LayerNorm, then a second
@@ -160,11 +163,22 @@ class TransformerEmbed(nn.Module):
         self.register_buffer("time_freqs", torch.tensor(freqs, dtype=torch.float32), persistent=True)
         self.time_lin1 = nn.Linear(d, d)
         self.time_lin2 = nn.Linear(d, d)
+        self.pooled_text = bool(t.get("pooled_text", False))
+        if self.pooled_text:
+            self.pool_lin1 = nn.Linear(dt, d)
+            self.pool_lin2 = nn.Linear(d, d)
 
     def timestep_embedding(self, timestep):
         args = timestep[:, None].float() * self.time_freqs[None, :]
         emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # flip_sin_to_cos=True
         return self.time_lin2(Fn.silu(self.time_lin1(emb)))
+
+    def conditioning(self, timestep, encoder_hidden_states):
+        temb = self.timestep_embedding(timestep)
+        if self.pooled_text:
+            pooled = encoder_hidden_states.mean(dim=1)
+            temb = temb + self.pool_lin2(Fn.silu(self.pool_lin1(pooled)))
+        return temb
 
     def forward(self, sample, encoder_hidden_states, timestep):
         b = sample.shape[0]
@@ -187,7 +201,7 @@ class TransformerEmbed(nn.Module):
         x = (x + pos[None]).reshape(b, -1, self.d)
         text = self.text_proj(encoder_hidden_states)
         hidden_states = torch.cat([text, x], dim=1)
-        return hidden_states, self.timestep_embedding(timestep)
+        return hidden_states, self.conditioning(timestep, encoder_hidden_states)
 
 
 class LayerNormZero(nn.Module):

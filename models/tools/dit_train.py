@@ -44,7 +44,7 @@ import world  # noqa: E402
 from architecture import PackageModel  # noqa: E402
 from common import log, run_dir, save_atomic  # noqa: E402
 from config import load_config, tokens_per_frame  # noqa: E402
-from sampling import sample, to_unit, train_schedule  # noqa: E402
+from sampling import frame_noise, sample, to_unit, train_schedule  # noqa: E402
 from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
 from vae_train import load_vae  # noqa: E402
 
@@ -66,6 +66,9 @@ def init_denoiser(model):
     nn.init.zeros_(model.head.proj_out.bias)
     nn.init.normal_(model.embed.time_lin1.weight, std=0.02)
     nn.init.normal_(model.embed.time_lin2.weight, std=0.02)
+    if model.embed.pooled_text:
+        nn.init.normal_(model.embed.pool_lin1.weight, std=0.02)
+        nn.init.normal_(model.embed.pool_lin2.weight, std=0.02)
 
 
 def trained_params(model):
@@ -124,6 +127,7 @@ def main():
     ap.add_argument("--name", default="cogvideox-mini")
     ap.add_argument("--vae-run", default="vae-mini")
     ap.add_argument("--run", default="dit-mini")
+    ap.add_argument("--bank-run", help="run whose latent bank and scale.json to train on (default: --run)")
     ap.add_argument("--minutes", type=float, default=70.0)
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--token-budget", type=int, default=3072, help="video tokens per step")
@@ -135,12 +139,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--t-low-frac", type=float, default=0.0, help="share of timesteps drawn uniformly from [0, --t-low-max) instead of [0, 1000)")
     ap.add_argument("--t-low-max", type=int, default=500)
+    ap.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the loss on frame-to-frame differences of the v error (motion)")
+    ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_config(args.name)
     d = run_dir(args.run)
-    scale = json.load(open(os.path.join(d, "scale.json")))["scaling_factor"]
+    bank_dir = run_dir(args.bank_run or args.run)
+    scale = json.load(open(os.path.join(bank_dir, "scale.json")))["scaling_factor"]
     cfg["vae"]["scaling_factor"] = scale
     vocab = build_vocab()
     L = cfg["tokenizer"]["max_tokens"]
@@ -166,11 +173,17 @@ def main():
         opt.load_state_dict(st["opt"])
         step, trained, best = st["step"], st["trained_seconds"], st.get("best", -1.0)
         log(logf, event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
+    elif args.init_from:
+        st = torch.load(args.init_from)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        log(logf, event="init", source=args.init_from, source_step=st["step"], source_minutes=round(st["trained_seconds"] / 60, 2))
     n_params = sum(p.numel() for p in params)
     log(logf, event="start", params=n_params, scale=scale, minutes=args.minutes)
 
-    bank = Bank(d)
+    bank = Bank(bank_dir)
     ac = torch.tensor(train_schedule(cfg), dtype=torch.float32)
+    rho = float(cfg["scheduler"].get("frame_noise_correlation", 0.0))
     rng = np.random.RandomState(step + 17)
     torch.manual_seed(step + 17)
     eval_items = world.eval_set()
@@ -198,11 +211,16 @@ def main():
         t = np.where(rng.rand(b) < args.t_low_frac, rng.randint(0, args.t_low_max, size=b), rng.randint(0, 1000, size=b))
         t = torch.from_numpy(t)
         a = ac[t].view(b, 1, 1, 1, 1)
-        eps = torch.randn_like(x0)
+        eps = frame_noise(x0.shape, rho)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
         v = a.sqrt() * eps - (1 - a).sqrt() * x0
         pred = model.transformer(xt, model.text_encoder(ids), t.float())
-        loss = (pred - v).pow(2).mean()
+        err = pred - v
+        loss = err.pow(2).mean()
+        if args.temporal_weight > 0 and f > 1:
+            # Frame-to-frame change of the error: zero for an error shared by all frames, so this
+            # term weighs what varies across frames (motion, flicker) against colours and layout.
+            loss = loss + args.temporal_weight * (err[:, 1:] - err[:, :-1]).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -26,6 +26,22 @@ def train_schedule(cfg):
     return alphas_cumprod(cfg["scheduler"])
 
 
+def frame_noise(shape, rho, generator=None):
+    """Gaussian noise [B, F, C, h, w] with correlation ``rho`` between the latent frames of a video.
+
+    ``sqrt(rho) * shared + sqrt(1 - rho) * own``: one draw shared by all frames plus one per
+    frame (the mixed noise prior of PYoCo); each element stays N(0, 1). Training noise and
+    the sampler's initial latents use the same law (``scheduler.frame_noise_correlation``),
+    so the frames of a video start from a common layout.
+    """
+    if rho <= 0:
+        return torch.randn(tuple(shape), generator=generator)
+    b, f = shape[0], shape[1]
+    shared = torch.randn((b, 1, *shape[2:]), generator=generator)
+    own = torch.randn(tuple(shape), generator=generator)
+    return math.sqrt(rho) * shared.expand(b, f, *shape[2:]) + math.sqrt(1.0 - rho) * own
+
+
 def encode_text(model, vocab, cfg, prompts):
     L = cfg["tokenizer"]["max_tokens"]
     ids = torch.tensor([encode_prompt(p, vocab, L) for p in prompts], dtype=torch.int64)
@@ -45,7 +61,7 @@ def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, se
     h, w = cfg["video"]["height"] // s, cfg["video"]["width"] // s
     b = len(prompts)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, F, c, h, w, generator=g)
+    x = frame_noise((b, F, c, h, w), float(sched.get("frame_noise_correlation", 0.0)), g)
     cond = encode_text(model, vocab, cfg, prompts)
     uncond = encode_text(model, vocab, cfg, [""] * b)
     text = torch.cat([cond, uncond])

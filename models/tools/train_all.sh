@@ -7,14 +7,12 @@
 # Run from the repository root. State lives in ~/.cache/spool-train/ (override with
 # SPOOL_TRAIN_DIR); every stage resumes from its checkpoint when rerun, so the script
 # can be stopped and started again. Minutes are training time per stage.
-# (The recorded run drew timesteps uniformly for the first 36 DiT minutes and used
-# --t-low-frac 0.5 afterwards; this script uses it from the start.)
 set -e
 PY=/usr/bin/python3
 T=models/tools
 VAE_MINUTES=${VAE_MINUTES:-21}
 DEC_MINUTES=${DEC_MINUTES:-35}
-DIT_MINUTES=${DIT_MINUTES:-72}
+DIT_MINUTES=${DIT_MINUTES:-78}
 CLIPS=${CLIPS:-1600}
 RUNS=${SPOOL_TRAIN_DIR:-$HOME/.cache/spool-train}
 
@@ -26,7 +24,7 @@ $PY $T/vae_train.py --name cogvideox-mini --run vae-mini-dec --init-run vae-mini
     --threads 1 --batch 12 --eval-every 50 > "$RUNS/vae-mini-dec.log" 2>&1 &
 DEC=$!
 $PY $T/dit_train.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --minutes "$DIT_MINUTES" \
-    --decoder-run vae-mini-dec --t-low-frac 0.5 --t-low-max 500
+    --decoder-run vae-mini-dec --t-low-frac 0.3 --t-low-max 500 --temporal-weight 2
 wait $DEC
 CKPT=$RUNS/dit-mini/best.pt
 $PY $T/export_package.py --name cogvideox-mini --out models/cogvideox-mini --seed 0 --checkpoint "$CKPT"

@@ -43,7 +43,7 @@ DIRECTIONS = ["left", "right", "up", "down"]
 SCENES = ["sunset", "snow", "rain"]
 DIR_VEC = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
 EXTENTS = {"small": 10.0, "medium": 12.0, "large": 14.0}
-SPEED_RANGE = (0.5, 0.9)  # pixels per frame at native size
+SPEED_RANGE = (0.9, 1.4)  # pixels per frame at native size: 0.9-1.4 latent pixels per latent frame
 
 
 def rgb01(name):
