@@ -11,7 +11,14 @@ export const STOP_WITH_PARENT = 'SPOOL_STOP_WITH_PARENT';
 export function stopWhenParentExits(env: Env = process.env): void {
   if (env[STOP_WITH_PARENT] !== '1') return;
   const stdin = process.stdin;
-  const stop = (): void => void process.kill(process.pid, 'SIGTERM');
+  // 'end' and 'close' both fire when the pipe goes; one SIGTERM only, since a
+  // second would end a process mid-drain once its handler is gone.
+  let sent = false;
+  const stop = (): void => {
+    if (sent) return;
+    sent = true;
+    process.kill(process.pid, 'SIGTERM');
+  };
   stdin.once('end', stop);
   stdin.once('close', stop);
   stdin.on('error', stop);
