@@ -2,62 +2,59 @@ import { describe, expect, it } from 'vitest';
 import { describeMissing, DiscoveredTopology, expectedStages } from '../src/topology.ts';
 import { ALL_WORKERS, manifest, worker } from './helpers.ts';
 
+/** A topology over a discovery that always finds every worker, counting its calls. */
+function countingTopology(opts: { cacheMs?: number; now?: () => number }): { t: DiscoveredTopology; counter: { calls: number } } {
+  const counter = { calls: 0 };
+  const t = new DiscoveredTopology({
+    discover: async () => {
+      counter.calls++;
+      return ALL_WORKERS;
+    },
+    model: manifest.name,
+    shards: 2,
+    ...opts,
+  });
+  return { t, counter };
+}
+
 describe('topology', () => {
   it('expects every role and every shard', () => {
     expect(expectedStages(3).map((s) => s.label)).toEqual(['text-encoder', 'denoise.0', 'denoise.1', 'denoise.2', 'vae-decoder', 'video-encoder']);
   });
 
   it('caches discovery for cacheMs and shares a running discovery', async () => {
-    let calls = 0;
     let now = 0;
-    const t = new DiscoveredTopology({
-      discover: async () => {
-        calls++;
-        return ALL_WORKERS;
-      },
-      model: manifest.name,
-      shards: 2,
-      cacheMs: 1000,
-      now: () => now,
-    });
+    const { t, counter } = countingTopology({ cacheMs: 1000, now: () => now });
     const [a, b] = await Promise.all([t.snapshot(), t.snapshot()]);
     expect(a).toBe(b);
-    expect(calls).toBe(1);
+    expect(counter.calls).toBe(1);
     now = 500;
     await t.snapshot();
-    expect(calls).toBe(1);
+    expect(counter.calls).toBe(1);
     now = 1500;
     await t.snapshot();
-    expect(calls).toBe(2);
+    expect(counter.calls).toBe(2);
     await t.snapshot({ fresh: true });
-    expect(calls).toBe(3);
+    expect(counter.calls).toBe(3);
     expect(a.missing).toEqual([]);
     // A request's hot path may accept an older picture.
     now = 4000;
     await t.snapshot({ maxAgeMs: 5000 });
-    expect(calls).toBe(3);
+    expect(counter.calls).toBe(3);
     await t.snapshot();
-    expect(calls).toBe(4);
+    expect(counter.calls).toBe(4);
   });
 
   it('keeps the picture fresh in the background once watched', async () => {
-    let calls = 0;
-    const t = new DiscoveredTopology({
-      discover: async () => {
-        calls++;
-        return ALL_WORKERS;
-      },
-      model: manifest.name,
-      shards: 2,
-    });
+    const { t, counter } = countingTopology({});
     const stop = t.watch(20);
     const until = Date.now() + 5000;
-    while (calls < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    while (counter.calls < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     stop();
-    const seen = calls;
+    const seen = counter.calls;
     expect(seen).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 60));
-    expect(calls).toBe(seen);
+    expect(counter.calls).toBe(seen);
   });
 
   it('names what is missing, and a discovery failure', async () => {
