@@ -26,7 +26,7 @@ from architecture import PackageModel  # noqa: E402
 from common import run_dir  # noqa: E402
 from config import load_config  # noqa: E402
 from dit_train import Bank  # noqa: E402
-from sampling import frame_noise, train_schedule  # noqa: E402
+from sampling import diffuse, frame_noise, train_schedule  # noqa: E402
 from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
 
 OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
@@ -97,8 +97,7 @@ def main():
             torch.manual_seed(t)
             eps = frame_noise(x0.shape, rho)
             a = ac[t]
-            xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-            v = a.sqrt() * eps - (1 - a).sqrt() * x0
+            xt, v = diffuse(x0, eps, a)
             tt = torch.full((len(specs),), float(t))
             losses = {k: round(float((model.transformer(xt, h, tt) - v).pow(2).mean()), 5) for k, h in text.items()}
             print(json.dumps({"t": t, "loss": losses}), flush=True)

@@ -44,7 +44,7 @@ import world  # noqa: E402
 from architecture import PackageModel  # noqa: E402
 from common import log, run_dir, save_atomic  # noqa: E402
 from config import load_config, tokens_per_frame  # noqa: E402
-from sampling import frame_noise, sample, to_unit, train_schedule  # noqa: E402
+from sampling import diffuse, frame_noise, sample, to_unit, train_schedule  # noqa: E402
 from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
 from vae_train import load_vae  # noqa: E402
 
@@ -212,8 +212,7 @@ def main():
         t = torch.from_numpy(t)
         a = ac[t].view(b, 1, 1, 1, 1)
         eps = frame_noise(x0.shape, rho)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        v = a.sqrt() * eps - (1 - a).sqrt() * x0
+        xt, v = diffuse(x0, eps, a)
         pred = model.transformer(xt, model.text_encoder(ids), t.float())
         err = pred - v
         loss = err.pow(2).mean()

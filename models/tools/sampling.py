@@ -42,6 +42,13 @@ def frame_noise(shape, rho, generator=None):
     return math.sqrt(rho) * shared.expand(b, f, *shape[2:]) + math.sqrt(1.0 - rho) * own
 
 
+def diffuse(x0, eps, a):
+    """The noised sample x_t and the v-prediction target at a_t = alphas_cumprod[t] (a tensor broadcastable to x0)."""
+    xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+    v = a.sqrt() * eps - (1 - a).sqrt() * x0
+    return xt, v
+
+
 def encode_text(model, vocab, cfg, prompts):
     L = cfg["tokenizer"]["max_tokens"]
     ids = torch.tensor([encode_prompt(p, vocab, L) for p in prompts], dtype=torch.int64)
