@@ -15,7 +15,10 @@ S = L + F * (h/p) * (w/p)):
   Text projected Dt->D, then video patches (p x p, flattened (C, py, px) and
   projected C*p*p->D) plus a 3D sin-cos position: spatial part fixed
   (first D*(1-tf) channels), temporal part computed in-graph from the frame
-  index (last D*tf channels), so any F works. temb = MLP(sinusoid(timestep)),
+  index (last D*tf channels), so any F works. With ``transformer.clip_positions``
+  half of the temporal channels carry the frame's place in the clip instead
+  (k / (F - 1) scaled to 0 .. 25, the same frequencies as the index's other
+  half), so a token knows how far through the clip it is at any clip length. temb = MLP(sinusoid(timestep)),
   as CogVideoX (flip_sin_to_cos, freq_shift 0). With ``transformer.pooled_text``
   the mean of the text states over the L tokens goes through a second MLP and
   is added to temb (the pooled-text path of SD3/Flux-style DiTs), so every
@@ -136,6 +139,9 @@ def sincos_2d(grid_h, grid_w, dim):
     return np.concatenate([emb_w, emb_h], axis=1)
 
 
+CLIP_POSITION_SCALE = 25.0  # latent frames of a 100-frame clip, minus one
+
+
 class TransformerEmbed(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -157,6 +163,7 @@ class TransformerEmbed(nn.Module):
         self.register_buffer("spatial_pos", torch.tensor(sincos_2d(self.gh, self.gw, d_s), dtype=torch.float32), persistent=True)
         omega = np.arange(d_t // 2, dtype=np.float64) / (d_t / 2.0)
         self.register_buffer("temporal_freqs", torch.tensor(1.0 / 10000 ** omega, dtype=torch.float32), persistent=True)
+        self.clip_positions = bool(t.get("clip_positions", False))
         # Timestep embedding: sinusoid of size D then MLP (CogVideoX TimestepEmbedding).
         half = d // 2
         freqs = np.exp(-math.log(10000.0) * np.arange(half, dtype=np.float64) / half)
@@ -190,6 +197,11 @@ class TransformerEmbed(nn.Module):
         n_frames = x.shape[1]
         frame_idx = torch.arange(n_frames, dtype=torch.float32, device=x.device)
         targs = frame_idx[:, None] * self.temporal_freqs[None, :]
+        if self.clip_positions:
+            # k / (F - 1) in-graph (F from the input's shape), scaled to the frame range of a 100-frame clip.
+            place = frame_idx / frame_idx.max().clamp(min=1.0) * CLIP_POSITION_SCALE
+            half = self.temporal_freqs.shape[0] // 2
+            targs = torch.cat([targs[:, :half], place[:, None] * self.temporal_freqs[None, :half]], dim=-1)
         temporal = torch.cat([torch.sin(targs), torch.cos(targs)], dim=-1)  # F, d_t
         pos = torch.cat(
             [

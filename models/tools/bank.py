@@ -1,21 +1,16 @@
-"""Latent bank for denoiser training: long rendered clips encoded once with the trained VAE encoder.
+"""Latent bank for denoiser training: rendered clips encoded once with the trained VAE encoder.
 
-    nice -n 19 /usr/bin/python3 models/tools/bank.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --clips 1600
+    nice -n 19 /usr/bin/python3 models/tools/bank.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --shards 8
 
-Each clip is rendered for 4*25+1 = 101 frames and stored as two latent tables
-([N, 26, C, h, w], float16, multiplied by the VAE scaling factor):
-
-* ``l4[k]``: latent k of the whole clip (k = 0 encodes frame 0 alone, k >= 1 the
-  4 frames 4k-3 .. 4k);
-* ``l1[k]``: frame 4k encoded alone (a "first" latent).
-
-A training window of F latents at offset o is ``[l1[o], l4[o+1], …, l4[o+F-1]]``:
-exactly the encoding of frames 4o .. 4(o+F-1) as a clip of its own (the encoder
-is causal and groups frames by 4), so one long clip gives many windows that
-start at different phases of the motion. Written in shards of ``--shard``
-clips (``bank_000.pt`` …); an existing shard is kept, so the command resumes.
-The scaling factor (1 / std of the latents of shard 0) is stored in
-``scale.json`` of the run.
+A clip's motion depends on its length (an object crosses the frame once per
+clip, ``world.shape_track``), so clips are rendered at each length the
+denoiser trains on: F latent frames = 4(F-1)+1 frames, F in ``CLIP_COUNTS``.
+A shard holds, per F, ``{"specs": [...], "lat": [N, F, C, h, w]}`` (float16,
+multiplied by the VAE scaling factor); short clips, which most training steps
+use, get more examples. Written as ``bank_000.pt`` …; an existing shard is
+kept, so the command resumes, and a training run started meanwhile picks up
+new shards as they land. The scaling factor (1 / std of the latents of shard
+0) is stored in ``scale.json`` of the run.
 """
 
 import argparse
@@ -34,18 +29,8 @@ from common import clips_to_tensor, run_dir, save_atomic  # noqa: E402
 from config import load_config  # noqa: E402
 from vae_train import load_vae  # noqa: E402
 
-LONG_LATENTS = 26
-LONG_FRAMES = 4 * (LONG_LATENTS - 1) + 1
-
-
-@torch.no_grad()
-def encode_long(enc, x):
-    """x [B, 101, 3, H, W] -> l4, l1 [B, 26, C, h, w]."""
-    l4 = enc(x)
-    firsts = x[:, 0::4]  # frames 0, 4, ..., 100
-    b, k = firsts.shape[:2]
-    l1 = enc(firsts.reshape(b * k, 1, *firsts.shape[2:])).reshape(b, k, *l4.shape[2:])
-    return l4, l1
+# Clips per shard for each latent length F (4(F-1)+1 frames): about 28 000 frames, a minute here.
+CLIP_COUNTS = {3: 200, 4: 150, 5: 80, 6: 80, 7: 80, 8: 80, 9: 60, 11: 60, 13: 60, 17: 40, 21: 40, 26: 40}
 
 
 def main():
@@ -53,8 +38,7 @@ def main():
     ap.add_argument("--name", default="cogvideox-mini")
     ap.add_argument("--vae-run", default="vae-mini")
     ap.add_argument("--run", default="dit-mini")
-    ap.add_argument("--clips", type=int, default=1600)
-    ap.add_argument("--shard", type=int, default=200)
+    ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--scene-prob", type=float, default=0.22)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -67,28 +51,31 @@ def main():
     scale = None
     if os.path.isfile(scale_path):
         scale = json.load(open(scale_path))["scaling_factor"]
-    n_shards = (args.clips + args.shard - 1) // args.shard
-    for si in range(n_shards):
+    for si in range(args.shards):
         path = os.path.join(d, "bank_%03d.pt" % si)
         if os.path.isfile(path):
             continue
         t0 = time.time()
         rng = np.random.RandomState(50000 + si)
-        specs, l4s, l1s = [], [], []
-        for j in range(0, args.shard, 8):
-            batch = [world.sample_spec(rng, "train", args.scene_prob) for _ in range(min(8, args.shard - j))]
-            x = clips_to_tensor([world.render(sp, LONG_FRAMES) for sp in batch])
-            l4, l1 = encode_long(enc, x)
-            specs += batch
-            l4s.append(l4)
-            l1s.append(l1)
-        l4 = torch.cat(l4s)
-        l1 = torch.cat(l1s)
+        by_f = {}
+        with torch.no_grad():
+            for f, count in CLIP_COUNTS.items():
+                n = 4 * (f - 1) + 1
+                specs, lats = [], []
+                for j in range(0, count, 8):
+                    batch = [world.sample_spec(rng, "train", args.scene_prob) for _ in range(min(8, count - j))]
+                    lats.append(enc(clips_to_tensor([world.render(sp, n) for sp in batch])))
+                    specs += batch
+                by_f[f] = {"specs": specs, "lat": torch.cat(lats)}
         if scale is None:
-            scale = float(1.0 / l4.std())
-            json.dump({"scaling_factor": scale, "latent_mean": float(l4.mean()), "latent_std": float(l4.std())}, open(scale_path, "w"))
-        save_atomic({"specs": specs, "l4": (l4 * scale).half(), "l1": (l1 * scale).half()}, path)
-        print("shard %d: %d clips in %.0f s (scale %.4f)" % (si, len(specs), time.time() - t0, scale), flush=True)
+            allv = torch.cat([v["lat"].reshape(-1) for v in by_f.values()])
+            scale = float(1.0 / allv.std())
+            json.dump({"scaling_factor": scale, "latent_mean": float(allv.mean()), "latent_std": float(allv.std())}, open(scale_path, "w"))
+        for v in by_f.values():
+            v["lat"] = (v["lat"] * scale).half()
+        save_atomic({"by_f": by_f}, path)
+        n_clips = sum(len(v["specs"]) for v in by_f.values())
+        print("shard %d: %d clips in %.0f s (scale %.4f)" % (si, n_clips, time.time() - t0, scale), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ shift, zero-terminal-SNR rescale; ``sampling.train_schedule``), timesteps
 uniform in 0..999 (optionally a share ``--t-low-frac`` drawn from
 0..``--t-low-max`` - 1: under the SNR-shifted schedule the shapes form at
 low t, so more samples there train them faster), 10 % caption dropout to the empty prompt (the service's
-unconditional input). Windows of F latent frames (F = 3 .. 26, mostly short,
-with 13 and 26 for 49- and 100-frame videos) at random offsets of the bank's
-long clips; the batch size follows a fixed video-token budget. EMA weights
+unconditional input). Clips of F latent frames (F = 3 .. 26, mostly short,
+with 13 and 26 for 49- and 100-frame videos) from the bank; the batch size
+follows a fixed video-token budget. EMA weights
 are kept and used for evaluation and export.
 
 Every ``--eval-minutes`` the EMA model samples the fixed held-out prompts
@@ -71,33 +71,53 @@ def init_denoiser(model):
         nn.init.normal_(model.embed.pool_lin2.weight, std=0.02)
 
 
+def object_weight(x0, strength):
+    """Per-latent-pixel loss weight [B, F, 1, h, w]: 1 on the background, up to 1 + strength on the object.
+
+    The object covers about a tenth of the frame, so under a plain mean-squared error where
+    it is, what shape it has and which way it moves weigh little against the background
+    colour. A latent pixel's distance from its frame's median latent (the background),
+    relative to the clip's largest such distance, marks the object.
+    """
+    if strength <= 0:
+        return torch.ones(1, 1, 1, 1, 1)
+    b, f, c, h, w = x0.shape
+    med = x0.reshape(b, f, c, h * w).median(dim=-1).values[..., None, None]
+    d = (x0 - med).pow(2).sum(dim=2, keepdim=True).sqrt()
+    rel = d / d.amax(dim=(1, 2, 3, 4), keepdim=True).clamp(min=1e-6)
+    return 1.0 + strength * rel.pow(2)
+
+
 def trained_params(model):
     return [p for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]
 
 
 class Bank:
+    """The latent bank of a run (``bank.py``): per latent length F, the specs and latents of its clips."""
+
     def __init__(self, d):
         self.paths = []
-        self.specs, self.l4, self.l1 = [], None, None
+        self.specs, self.lat = {}, {}
         self.d = d
         self.refresh()
+
+    def __len__(self):
+        return sum(len(v) for v in self.specs.values())
 
     def refresh(self):
         paths = sorted(glob.glob(os.path.join(self.d, "bank_*.pt")))
         new = [p for p in paths if p not in self.paths]
         for p in new:
-            st = torch.load(p)
-            self.specs += st["specs"]
-            self.l4 = st["l4"] if self.l4 is None else torch.cat([self.l4, st["l4"]])
-            self.l1 = st["l1"] if self.l1 is None else torch.cat([self.l1, st["l1"]])
+            for f, v in torch.load(p)["by_f"].items():
+                self.specs[f] = self.specs.get(f, []) + v["specs"]
+                self.lat[f] = v["lat"] if f not in self.lat else torch.cat([self.lat[f], v["lat"]])
             self.paths.append(p)
         return len(new)
 
     def window(self, rng, b, f):
-        idx = rng.randint(0, len(self.specs), size=b)
-        offs = rng.randint(0, self.l4.shape[1] - f + 1, size=b)
-        x = torch.stack([torch.cat([self.l1[i, o : o + 1], self.l4[i, o + 1 : o + f]]) for i, o in zip(idx, offs)])
-        return x.float(), [self.specs[i] for i in idx]
+        """b clips of F latent frames: latents [b, F, C, h, w] and their specs."""
+        idx = rng.randint(0, len(self.specs[f]), size=b)
+        return self.lat[f][torch.from_numpy(idx)].float(), [self.specs[f][i] for i in idx]
 
 
 FRAME_CHOICES = [3] * 30 + [4] * 22 + [5, 6, 7, 8] * 4 + [9, 11, 13, 13] * 3 + [13] * 3 + [17, 21, 26, 26] * 2
@@ -140,6 +160,7 @@ def main():
     ap.add_argument("--t-low-frac", type=float, default=0.0, help="share of timesteps drawn uniformly from [0, --t-low-max) instead of [0, 1000)")
     ap.add_argument("--t-low-max", type=int, default=500)
     ap.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the loss on frame-to-frame differences of the v error (motion)")
+    ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight on the object's latent pixels (see object_weight)")
     ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
@@ -215,11 +236,13 @@ def main():
         xt, v = diffuse(x0, eps, a)
         pred = model.transformer(xt, model.text_encoder(ids), t.float())
         err = pred - v
-        loss = err.pow(2).mean()
+        w = object_weight(x0, args.object_weight)
+        loss = (w * err.pow(2)).mean()
         if args.temporal_weight > 0 and f > 1:
             # Frame-to-frame change of the error: zero for an error shared by all frames, so this
             # term weighs what varies across frames (motion, flicker) against colours and layout.
-            loss = loss + args.temporal_weight * (err[:, 1:] - err[:, :-1]).pow(2).mean()
+            wt = torch.maximum(w[:, 1:], w[:, :-1])
+            loss = loss + args.temporal_weight * (wt * (err[:, 1:] - err[:, :-1]).pow(2)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -233,11 +256,11 @@ def main():
         trained += time.time() - t0
         losses.append(loss.item())
         if step % 50 == 0:
-            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank.specs))
+            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
             losses = []
         if time.time() - t_refresh > 120:
             if bank.refresh():
-                log(logf, event="bank", clips=len(bank.specs))
+                log(logf, event="bank", clips=len(bank))
             t_refresh = time.time()
         if time.time() - t_ckpt > args.ckpt_minutes * 60:
             checkpoint()

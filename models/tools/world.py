@@ -4,17 +4,24 @@ Clips are float32 arrays [T, H, W, 3] in [0, 1] (native 32x32). Two kinds of
 spec (plain dicts, JSON-serialisable):
 
 * shape clips: ``{"kind": "shape", "shape", "color", "background", "direction",
-  "extent", "speed", "x0", "y0"}``. A circle, square or triangle (pointing up)
-  of one CSS named colour on a flat background of another, moving left / right /
-  up / down at a constant speed (pixels per frame). The frame is a torus along
-  the motion axis: an object leaving one side re-enters on the other, so every
-  clip length shows the same constant motion.
+  "extent", "span_frac", "offset", "cross"}``. A circle, square or triangle
+  (pointing up) of one CSS named colour on a flat background of another, moving
+  left / right / up / down at a constant speed: whatever the clip length, the
+  object crosses the frame once, from the side opposite its motion to the side
+  it moves towards (``span_frac`` of the free run, shifted by ``offset`` pixels
+  along the axis; ``cross`` is its position across the axis, within
+  ``CROSS_RANGE`` of the middle), never faster than ``MAX_SPEED`` pixels per
+  frame. So where the object is in a frame follows from the caption and from
+  how far through the clip the frame is, the way a viewer reads "moving left";
+  the denoiser learns the words from that (with the path anywhere in the frame
+  the average clip of "moving left" and of "moving right" were nearly the same,
+  and it did not learn the sign of motion).
 * scene clips: ``{"kind": "scene", "scene": "sunset" | "snow" | "rain", "seed"}``:
   sunset over the ocean with birds crossing, snow falling at night over a snowy
   field, rain over a city skyline.
 
-``render(spec, n_frames, start=0)`` renders global frames start .. start+n-1,
-so windows of one long clip are consistent. Edges are anti-aliased from signed
+``render(spec, n_frames, start=0)`` renders frames start .. start+n-1 of a
+clip of start+n frames. Edges are anti-aliased from signed
 distances (one evaluation per pixel).
 
 Captions: ``caption(spec, rng, split)`` draws a phrasing; templates, direction
@@ -43,7 +50,9 @@ DIRECTIONS = ["left", "right", "up", "down"]
 SCENES = ["sunset", "snow", "rain"]
 DIR_VEC = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
 EXTENTS = {"small": 10.0, "medium": 12.0, "large": 14.0}
-SPEED_RANGE = (0.9, 1.4)  # pixels per frame at native size: 0.9-1.4 latent pixels per latent frame
+MAX_SPEED = 1.4  # pixels per frame at native size: at most 1.4 latent pixels per latent frame
+SPAN_FRAC = (0.8, 1.0)  # share of the free run (frame size minus the object) an object crosses
+CROSS_RANGE = 3.0  # the object's path runs within +-3 px of the middle, across its motion axis
 
 
 def rgb01(name):
@@ -90,6 +99,8 @@ def sample_shape_spec(rng, split="train", shape=None, color=None, background=Non
     size_word = ["small", "medium", "medium", "large"][rng.randint(4)]
     ext = EXTENTS[size_word] + rng.uniform(-0.5, 0.5)
     m = ext / 2 + 1.5
+    span_frac = float(rng.uniform(*SPAN_FRAC))
+    free = SIZE - 2 * m
     return {
         "kind": "shape",
         "shape": s,
@@ -98,9 +109,9 @@ def sample_shape_spec(rng, split="train", shape=None, color=None, background=Non
         "direction": d,
         "size": size_word,
         "extent": float(ext),
-        "speed": float(rng.uniform(*SPEED_RANGE)),
-        "x0": float(rng.uniform(m, SIZE - m)),
-        "y0": float(rng.uniform(m, SIZE - m)),
+        "span_frac": span_frac,
+        "offset": float(rng.uniform(-1, 1) * free * (1 - span_frac) / 2),
+        "cross": float(SIZE / 2 + rng.uniform(-CROSS_RANGE, CROSS_RANGE)),
     }
 
 
@@ -154,21 +165,32 @@ def shape_sdf(shape, dx, dy, ext):
     raise ValueError(shape)
 
 
-def render_shape(spec, frames):
-    t = np.asarray(frames, dtype=np.float32)
+def shape_track(spec, n_frames):
+    """Centre (x, y) of the object in each frame of a clip of n_frames: [n_frames, 2]."""
     vx, vy = DIR_VEC[spec["direction"]]
-    cx = (spec["x0"] + vx * spec["speed"] * t) % SIZE
-    cy = (spec["y0"] + vy * spec["speed"] * t) % SIZE
+    free = SIZE - spec["extent"] - 3.0
+    span = min(free * spec["span_frac"], MAX_SPEED * max(n_frames - 1, 0))
+    tau = np.arange(n_frames, dtype=np.float32) / max(n_frames - 1, 1) - 0.5  # -0.5 .. 0.5 through the clip
+    along = SIZE / 2 + spec["offset"] + span * tau
+    if vx != 0:
+        cx = along if vx > 0 else SIZE - along
+        cy = np.full_like(tau, spec["cross"])
+    else:
+        cy = along if vy > 0 else SIZE - along
+        cx = np.full_like(tau, spec["cross"])
+    return np.stack([cx, cy], axis=1)
+
+
+def render_shape(spec, frames):
+    frames = np.asarray(frames)
+    track = shape_track(spec, int(frames[-1]) + 1)[frames]
+    cx, cy = track[:, 0], track[:, 1]
     bg = rgb01(spec["background"])
     fg = rgb01(spec["color"])
-    out = np.empty((len(t), SIZE, SIZE, 3), dtype=np.float32)
-    for i in range(len(t)):
+    out = np.empty((len(frames), SIZE, SIZE, 3), dtype=np.float32)
+    for i in range(len(frames)):
         dx = _X - cx[i]
         dy = _Y - cy[i]
-        if vx != 0:
-            dx = _wrap(dx)
-        else:
-            dy = _wrap(dy)
         a = _coverage(shape_sdf(spec["shape"], dx, dy, spec["extent"]))[..., None]
         out[i] = bg * (1 - a) + fg * a
     return out
