@@ -13,11 +13,11 @@ T=models/tools
 VAE_MINUTES=${VAE_MINUTES:-21}
 DEC_MINUTES=${DEC_MINUTES:-35}
 DIT_MINUTES=${DIT_MINUTES:-78}
-CLIPS=${CLIPS:-1600}
+BANK_SHARDS=${BANK_SHARDS:-16}
 RUNS=${SPOOL_TRAIN_DIR:-$HOME/.cache/spool-train}
 
 $PY $T/vae_train.py --name cogvideox-mini --run vae-mini --minutes "$VAE_MINUTES" --batch 16
-$PY $T/bank.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --clips "$CLIPS"
+$PY $T/bank.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --shards "$BANK_SHARDS"
 # decoder fine-tune (frozen encoder) in parallel with the denoiser, one thread
 $PY $T/vae_train.py --name cogvideox-mini --run vae-mini-dec --init-run vae-mini --decoder-only \
     --minutes "$DEC_MINUTES" --latent-noise 0.03 --edge-weight 4 --scene-prob 0.15 --lr 1e-3 \
