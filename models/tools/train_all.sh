@@ -1,6 +1,6 @@
 #!/bin/sh
 # Rebuild cogvideox-mini from nothing: VAE -> latent bank -> (decoder fine-tune || text encoder + DiT)
-# -> export -> evaluation -> samples. About 1 h 45 min on 2 shared CPU cores.
+# -> export -> evaluation -> samples. About 1 h 50 min on 2 shared CPU cores.
 #
 #   nohup nice -n 19 sh models/tools/train_all.sh > ~/.cache/spool-train/train_all.log 2>&1 &
 #
@@ -12,7 +12,7 @@ PY=/usr/bin/python3
 T=models/tools
 VAE_MINUTES=${VAE_MINUTES:-21}
 DEC_MINUTES=${DEC_MINUTES:-35}
-DIT_MINUTES=${DIT_MINUTES:-78}
+DIT_MINUTES=${DIT_MINUTES:-70}
 BANK_SHARDS=${BANK_SHARDS:-16}
 RUNS=${SPOOL_TRAIN_DIR:-$HOME/.cache/spool-train}
 
@@ -24,7 +24,8 @@ $PY $T/vae_train.py --name cogvideox-mini --run vae-mini-dec --init-run vae-mini
     --threads 1 --batch 12 --eval-every 50 > "$RUNS/vae-mini-dec.log" 2>&1 &
 DEC=$!
 $PY $T/dit_train.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --minutes "$DIT_MINUTES" \
-    --decoder-run vae-mini-dec --t-low-frac 0.3 --t-low-max 500 --temporal-weight 2
+    --decoder-run vae-mini-dec --t-low-frac 0.3 --t-low-max 500 --t-high-frac 0.4 --t-high-min 600 \
+    --temporal-weight 2 --object-weight 8
 wait $DEC
 CKPT=$RUNS/dit-mini/best.pt
 $PY $T/export_package.py --name cogvideox-mini --out models/cogvideox-mini --seed 0 --checkpoint "$CKPT"
