@@ -12,10 +12,10 @@ spec (plain dicts, JSON-serialisable):
   along the axis; ``cross`` is its position across the axis, within
   ``CROSS_RANGE`` of the middle), never faster than ``MAX_SPEED`` pixels per
   frame. So where the object is in a frame follows from the caption and from
-  how far through the clip the frame is, the way a viewer reads "moving left";
-  the denoiser learns the words from that (with the path anywhere in the frame
-  the average clip of "moving left" and of "moving right" were nearly the same,
-  and it did not learn the sign of motion).
+  how far through the clip the frame is, the way a viewer reads "moving left":
+  the average clips of "moving left" and "moving right" differ, which is what
+  lets the denoiser learn the sign of motion at its noisiest timesteps, where
+  only the caption can place the object.
 * scene clips: ``{"kind": "scene", "scene": "sunset" | "snow" | "rain", "seed"}``:
   sunset over the ocean with birds crossing, snow falling at night over a snowy
   field, rain over a city skyline.
@@ -52,7 +52,7 @@ DIR_VEC = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": 
 EXTENTS = {"small": 10.0, "medium": 12.0, "large": 14.0}
 MAX_SPEED = 1.4  # pixels per frame at native size: at most 1.4 latent pixels per latent frame
 SPAN_FRAC = (0.8, 1.0)  # share of the free run (frame size minus the object) an object crosses
-CROSS_RANGE = 3.0  # the object's path runs within +-3 px of the middle, across its motion axis
+CROSS_RANGE = 8.0  # the object's path runs within +-8 px of the middle, across its motion axis
 
 
 def rgb01(name):
