@@ -205,6 +205,9 @@ def main():
     log(logf, event="start", params=n_params, scale=scale, minutes=args.minutes)
 
     bank = Bank(bank_dir)
+    missing = sorted(set(FRAME_CHOICES) - set(bank.lat))
+    if missing:
+        sys.exit("latent bank %s has no clips of %s latent frames (run bank.py for this run first)" % (bank_dir, missing))
     ac = torch.tensor(train_schedule(cfg), dtype=torch.float32)
     rho = float(cfg["scheduler"].get("frame_noise_correlation", 0.0))
     rng = np.random.RandomState(step + 17)

@@ -55,6 +55,11 @@ SPAN_FRAC = (0.8, 1.0)  # share of the free run (frame size minus the object) an
 CROSS_RANGE = 8.0  # the object's path runs within +-8 px of the middle, across its motion axis
 
 
+def free_run(extent):
+    """Room the centre of an object of this extent has along an axis (1.5 px margin each side)."""
+    return SIZE - extent - 3.0
+
+
 def rgb01(name):
     return np.array(COLORS[name], dtype=np.float32) / 255.0
 
@@ -98,9 +103,8 @@ def sample_shape_spec(rng, split="train", shape=None, color=None, background=Non
     d = direction or DIRECTIONS[rng.randint(4)]
     size_word = ["small", "medium", "medium", "large"][rng.randint(4)]
     ext = EXTENTS[size_word] + rng.uniform(-0.5, 0.5)
-    m = ext / 2 + 1.5
     span_frac = float(rng.uniform(*SPAN_FRAC))
-    free = SIZE - 2 * m
+    free = free_run(ext)
     return {
         "kind": "shape",
         "shape": s,
@@ -168,8 +172,7 @@ def shape_sdf(shape, dx, dy, ext):
 def shape_track(spec, n_frames):
     """Centre (x, y) of the object in each frame of a clip of n_frames: [n_frames, 2]."""
     vx, vy = DIR_VEC[spec["direction"]]
-    free = SIZE - spec["extent"] - 3.0
-    span = min(free * spec["span_frac"], MAX_SPEED * max(n_frames - 1, 0))
+    span = min(free_run(spec["extent"]) * spec["span_frac"], MAX_SPEED * max(n_frames - 1, 0))
     tau = np.arange(n_frames, dtype=np.float32) / max(n_frames - 1, 1) - 0.5  # -0.5 .. 0.5 through the clip
     along = SIZE / 2 + spec["offset"] + span * tau
     if vx != 0:
