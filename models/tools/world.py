@@ -330,12 +330,14 @@ DIR_PHRASES = {
     ),
     "up": (
         ["moving up", "moving upward", "going up", "rising", "drifting up", "floating up", "sliding up", "moves up",
-         "moving upwards", "rises", "up"],
+         "moving upwards", "rises", "up", "floating upward", "sliding upwards", "moves upward", "goes upwards", "upward",
+         "upwards"],
         ["drifting upwards", "slowly rising", "going upward"],
     ),
     "down": (
         ["moving down", "moving downward", "going down", "falling", "drifting down", "sliding down", "moves down",
-         "moving downwards", "falls", "sinking", "down"],
+         "moving downwards", "falls", "sinking", "down", "floating downward", "sliding downwards", "moves downward",
+         "goes downwards", "downward", "downwards"],
         ["drifting downwards", "slowly falling", "going downward"],
     ),
 }
@@ -357,6 +359,8 @@ SHAPE_TEMPLATES_TRAIN = [
     "{A} {c} {s} {d}, {b} background.",
     "video of {a} {sz}{c} {s} {d} on a plain {b} background",
     "{c} {s} {d} against {b}",
+    "on a {b} backdrop, {a} {sz}{c} {s} {d}",
+    "a plain {b} background and {a} {c} {s} {d}",
 ]
 SHAPE_TEMPLATES_EVAL = [
     "there is {a} {sz}{c} {s} {d} over a plain {b} backdrop",
