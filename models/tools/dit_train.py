@@ -88,6 +88,28 @@ def object_weight(x0, strength):
     return 1.0 + strength * rel.pow(2)
 
 
+AUX_ATTRIBUTES = {"shape": world.SHAPES, "color": world.COLOR_NAMES, "background": world.COLOR_NAMES, "direction": world.DIRECTIONS}
+
+
+def text_aux_loss(heads, text, caps, specs):
+    """Cross-entropy of linear heads reading a shape caption's attributes from the pooled text states.
+
+    The denoiser's own loss barely tells a "square" from a "circle" (a few corner pixels), so
+    without help the text encoder maps the two to nearly the same pooled features and the
+    adaptive norms cannot tell them apart. These heads (training only, not exported) make the
+    pooled text carry every attribute of the caption: shape, object colour, background, direction.
+    """
+    rows = [i for i, (c, sp) in enumerate(zip(caps, specs)) if c and sp["kind"] == "shape"]
+    if not rows:
+        return text.sum() * 0.0
+    pooled = text[rows].mean(dim=1)
+    loss = 0.0
+    for k, values in AUX_ATTRIBUTES.items():
+        target = torch.tensor([values.index(specs[i][k]) for i in rows])
+        loss = loss + nn.functional.cross_entropy(heads[k](pooled), target)
+    return loss / len(AUX_ATTRIBUTES)
+
+
 def trained_params(model):
     return [p for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]
 
@@ -163,6 +185,7 @@ def main():
     ap.add_argument("--t-high-min", type=int, default=700)
     ap.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the loss on frame-to-frame differences of the v error (motion)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight on the object's latent pixels (see object_weight)")
+    ap.add_argument("--text-aux-weight", type=float, default=0.0, help="weight of the caption-attribute loss on the pooled text (see text_aux_loss)")
     ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
@@ -182,6 +205,9 @@ def main():
     _, dec, _ = load_vae(cfg, os.path.join(run_dir(args.vae_run), "vae.pt"))
     model.vae_decoder.load_state_dict(dec.state_dict())
     params = trained_params(model)
+    aux_heads = nn.ModuleDict({k: nn.Linear(cfg["text_encoder"]["hidden_size"], len(v)) for k, v in AUX_ATTRIBUTES.items()})
+    if args.text_aux_weight > 0:
+        params = params + list(aux_heads.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
@@ -193,6 +219,8 @@ def main():
         st = torch.load(state_path)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
+        if "aux" in st:
+            aux_heads.load_state_dict(st["aux"])
         opt.load_state_dict(st["opt"])
         step, trained, best = st["step"], st["trained_seconds"], st.get("best", -1.0)
         log(logf, event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
@@ -215,10 +243,10 @@ def main():
     eval_items = world.eval_set()
     budget = args.minutes * 60
     t_ckpt, t_eval_trained, t_refresh = time.time(), trained, time.time()
-    losses = []
+    losses, aux_losses = [], []
 
     def checkpoint():
-        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "trained_seconds": trained, "best": best, "scale": scale}, state_path)
+        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "aux": aux_heads.state_dict(), "opt": opt.state_dict(), "step": step, "trained_seconds": trained, "best": best, "scale": scale}, state_path)
 
     def export_ckpt(path, extra):
         save_atomic({"state_dict": ema.state_dict(), "vae_scaling_factor": scale, "step": step, **extra}, path)
@@ -241,10 +269,15 @@ def main():
         a = ac[t].view(b, 1, 1, 1, 1)
         eps = frame_noise(x0.shape, rho)
         xt, v = diffuse(x0, eps, a)
-        pred = model.transformer(xt, model.text_encoder(ids), t.float())
+        text = model.text_encoder(ids)
+        pred = model.transformer(xt, text, t.float())
         err = pred - v
         w = object_weight(x0, args.object_weight)
         loss = (w * err.pow(2)).mean()
+        if args.text_aux_weight > 0:
+            aux = text_aux_loss(aux_heads, text, caps, specs)
+            loss = loss + args.text_aux_weight * aux
+            aux_losses.append(float(aux))
         if args.temporal_weight > 0 and f > 1:
             # Frame-to-frame change of the error: zero for an error shared by all frames, so this
             # term weighs what varies across frames (motion, flicker) against colours and layout.
@@ -263,8 +296,9 @@ def main():
         trained += time.time() - t0
         losses.append(loss.item())
         if step % 50 == 0:
-            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
-            losses = []
+            extra = {"text_aux": round(float(np.mean(aux_losses)), 4)} if aux_losses else {}
+            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), **extra, lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
+            losses, aux_losses = [], []
         if time.time() - t_refresh > 120:
             if bank.refresh():
                 log(logf, event="bank", clips=len(bank))
