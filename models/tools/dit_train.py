@@ -178,7 +178,8 @@ def main():
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--eval-minutes", type=float, default=8.0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per worker (one per core is fastest here: small matrices)")
+    ap.add_argument("--workers", type=int, default=1, help="data-parallel worker processes (gradients averaged over 127.0.0.1 with gloo); one per core")
     ap.add_argument("--t-low-frac", type=float, default=0.0, help="share of timesteps drawn uniformly from [0, --t-low-max) instead of [0, 1000)")
     ap.add_argument("--t-low-max", type=int, default=500)
     ap.add_argument("--t-high-frac", type=float, default=0.0, help="share of timesteps drawn uniformly from [--t-high-min, 1000)")
@@ -189,6 +190,27 @@ def main():
     ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
+    if args.workers > 1:
+        import socket
+
+        import torch.multiprocessing as mp
+
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            args.port = sk.getsockname()[1]
+        mp.spawn(train, args=(args,), nprocs=args.workers)
+    else:
+        train(0, args)
+
+
+def train(rank, args):
+    """One worker: with --workers N, N of these keep identical weights and average gradients every step."""
+    workers = args.workers
+    lead = rank == 0
+    if workers > 1:
+        import torch.distributed as dist
+
+        dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % args.port, rank=rank, world_size=workers)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.name)
     d = run_dir(args.run)
@@ -215,6 +237,7 @@ def main():
     step, trained, best = 0, 0.0, -1.0
     state_path = os.path.join(d, "state.pt")
     logf = os.path.join(d, "log.jsonl")
+    say = (lambda **kw: log(logf, **kw)) if lead else (lambda **kw: None)  # noqa: E731
     if os.path.isfile(state_path):
         st = torch.load(state_path)
         model.load_state_dict(st["model"])
@@ -223,14 +246,17 @@ def main():
             aux_heads.load_state_dict(st["aux"])
         opt.load_state_dict(st["opt"])
         step, trained, best = st["step"], st["trained_seconds"], st.get("best", -1.0)
-        log(logf, event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
+        say(event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
     elif args.init_from:
         st = torch.load(args.init_from)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
-        log(logf, event="init", source=args.init_from, source_step=st["step"], source_minutes=round(st["trained_seconds"] / 60, 2))
+        say(event="init", source=args.init_from, source_step=st["step"], source_minutes=round(st["trained_seconds"] / 60, 2))
     n_params = sum(p.numel() for p in params)
-    log(logf, event="start", params=n_params, scale=scale, minutes=args.minutes)
+    say(event="start", params=n_params, scale=scale, minutes=args.minutes, workers=workers, threads=args.threads)
+    if workers > 1:
+        for p in params:
+            dist.broadcast(p.data, 0)
 
     bank = Bank(bank_dir)
     missing = sorted(set(FRAME_CHOICES) - set(bank.lat))
@@ -238,8 +264,9 @@ def main():
         sys.exit("latent bank %s has no clips of %s latent frames (run bank.py for this run first)" % (bank_dir, missing))
     ac = torch.tensor(train_schedule(cfg), dtype=torch.float32)
     rho = float(cfg["scheduler"].get("frame_noise_correlation", 0.0))
-    rng = np.random.RandomState(step + 17)
-    torch.manual_seed(step + 17)
+    shared_rng = np.random.RandomState(step + 17)  # same on every worker: clip length (equal work per step)
+    rng = np.random.RandomState(step + 17 + 7919 * rank)
+    torch.manual_seed(step + 17 + 7919 * rank)
     eval_items = world.eval_set()
     budget = args.minutes * 60
     t_ckpt, t_eval_trained, t_refresh = time.time(), trained, time.time()
@@ -257,7 +284,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.15 + 0.85 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for g in opt.param_groups:
             g["lr"] = lr
-        f = FRAME_CHOICES[rng.randint(len(FRAME_CHOICES))]
+        f = FRAME_CHOICES[shared_rng.randint(len(FRAME_CHOICES))]
         b = max(2, min(args.max_batch, args.token_budget // (f * T)))
         x0, specs = bank.window(rng, b, f)
         caps = ["" if rng.rand() < args.cfg_dropout else world.caption(sp, rng, "train") for sp in specs]
@@ -285,6 +312,13 @@ def main():
             loss = loss + args.temporal_weight * (wt * (err[:, 1:] - err[:, :-1]).pow(2)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if workers > 1:
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+            flat = torch._utils._flatten_dense_tensors(grads)
+            dist.all_reduce(flat)
+            flat /= workers
+            for p, g in zip(params, torch._utils._unflatten_dense_tensors(flat, grads)):
+                p.grad = g
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
@@ -294,15 +328,21 @@ def main():
                 if pm.requires_grad:
                     pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
         trained += time.time() - t0
+        if workers > 1:  # the lead's clock decides when every worker stops
+            clock = torch.tensor([trained], dtype=torch.float64)
+            dist.broadcast(clock, 0)
+            trained = float(clock)
         losses.append(loss.item())
         if step % 50 == 0:
             extra = {"text_aux": round(float(np.mean(aux_losses)), 4)} if aux_losses else {}
-            log(logf, step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), **extra, lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
+            say(step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), **extra, lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
             losses, aux_losses = [], []
         if time.time() - t_refresh > 120:
             if bank.refresh():
-                log(logf, event="bank", clips=len(bank))
+                say(event="bank", clips=len(bank))
             t_refresh = time.time()
+        if not lead:
+            continue
         if time.time() - t_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             t_ckpt = time.time()
@@ -317,7 +357,7 @@ def main():
                     ema.vae_decoder.load_state_dict(dst)
             summ, recs = evaluate(ema, cfg, vocab, eval_items)
             sc = score(summ)
-            log(logf, event="eval", step=step, minutes=round(trained / 60, 2), score=round(sc, 4), summary=summ, eval_seconds=round(time.time() - te, 1))
+            say(event="eval", step=step, minutes=round(trained / 60, 2), score=round(sc, 4), summary=summ, eval_seconds=round(time.time() - te, 1))
             with open(os.path.join(d, "eval_last.json"), "w") as fh:
                 json.dump(recs, fh, indent=1)
             export_ckpt(os.path.join(d, "last.pt"), {"summary": summ})
@@ -325,8 +365,11 @@ def main():
                 best = sc
                 export_ckpt(os.path.join(d, "best.pt"), {"summary": summ})
             checkpoint()
-    checkpoint()
-    log(logf, event="done", step=step, trained_minutes=round(trained / 60, 2), best=best)
+    if lead:
+        checkpoint()
+    say(event="done", step=step, trained_minutes=round(trained / 60, 2), best=best)
+    if workers > 1:
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
