@@ -250,6 +250,10 @@ def train(rank, args):
         ema.load_state_dict(st["ema"])
         if "aux" in st:
             aux_heads.load_state_dict(st["aux"])
+        saved = sum(len(g["params"]) for g in st["opt"]["param_groups"])
+        if saved != len(params):
+            sys.exit("%s was saved %s --text-aux-weight; resume it the same way, or start a new run from it with --init-from"
+                     % (state_path, "with" if saved > len(params) else "without"))
         opt.load_state_dict(st["opt"])
         step, trained, best = st["step"], st["trained_seconds"], st.get("best", -1.0)
         say(event="resume", step=step, trained_minutes=round(trained / 60, 2), best=best)
