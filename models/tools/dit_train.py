@@ -240,6 +240,8 @@ def train(rank, args):
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
+    ema_params = dict(ema.named_parameters())
+    ema_pairs = [(ema_params[n], p) for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]  # the VAE decoder is not trained
     step, trained, best = 0, 0.0, -1.0
     state_path = os.path.join(d, "state.pt")
     logf = os.path.join(d, "log.jsonl")
@@ -332,10 +334,10 @@ def train(rank, args):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        decay = min(args.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                if pm.requires_grad:
+        if lead:  # only the lead evaluates and saves, so only it keeps the EMA
+            decay = min(args.ema, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for pe, pm in ema_pairs:
                     pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
         trained += time.time() - t0
         if workers > 1:  # the lead's clock decides when every worker stops
