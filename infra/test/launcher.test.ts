@@ -4,7 +4,7 @@
  * and SIGTERM leaves nothing running.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,10 +38,20 @@ const commandOf = (pid: number): string => {
   }
 };
 
+/**
+ * Whether a process still runs. A zombie has exited: only its exit status is
+ * left for a parent to collect, and where PID 1 is not an init (a bare
+ * container) an orphan stays a zombie for good.
+ */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
