@@ -71,6 +71,38 @@ describe('GET /requests', () => {
     expect(await list()).toEqual([]);
     expect((await app.inject({ method: 'GET', url: '/info' })).json().queue).toMatchObject({ running: 0, waiting: 0 });
   });
+
+  it("shows each token only its own requests, with places in the one shared queue", async () => {
+    current = testApp({ maxConcurrent: 1, maxQueue: 4 });
+    const { app, pipeline } = current;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    pipeline.hooks.denoise = (n) => (n === 2 ? gate : undefined);
+    const other = { authorization: 'Bearer second-token-abcdefghijklmnop' };
+    const send = (headers: Record<string, string>, seed: number) =>
+      app.inject({ ...post({ prompt: `prompt ${seed}`, num_frames: 9, num_inference_steps: 3, seed }), headers: { 'content-type': 'application/json', ...headers } });
+    const list = async (headers: Record<string, string>) =>
+      (await app.inject({ method: 'GET', url: '/requests', headers })).json() as Array<Record<string, unknown>>;
+    const running = send(auth, 1);
+    await until(async () => (await list(auth))[0]?.state === 'denoising');
+    const theirs = send(other, 2);
+    await until(async () => (await list(other)).length === 1);
+    const mine = send(auth, 3);
+    await until(async () => (await list(auth)).length === 2);
+
+    const own = await list(auth);
+    expect(own.map((r) => [r.state, r.queue_position])).toEqual([['denoising', undefined], ['queued', 2]]);
+    const seen = await list(other);
+    expect(seen.map((r) => [r.state, r.queue_position])).toEqual([['queued', 1]]);
+    expect(seen[0].id).not.toBe(own[0].id);
+    expect(seen[0].id).not.toBe(own[1].id);
+
+    open();
+    const done = await Promise.all([running, theirs, mine]);
+    expect(done.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+    expect(await list(auth)).toEqual([]);
+    expect(await list(other)).toEqual([]);
+  });
 });
 
 describe('step batching through POST /generate', () => {

@@ -1,7 +1,9 @@
 /**
- * Bearer-token auth for POST /generate. Tokens are compared as SHA-256
- * digests with timingSafeEqual, against every configured token, so neither
- * the length nor the content of a guess shows in the time taken.
+ * Bearer-token auth for POST /generate and GET /requests. Tokens are compared
+ * as SHA-256 digests with timingSafeEqual, against every configured token, so
+ * neither the length nor the content of a guess shows in the time taken. The
+ * caller of an authorized request is the configured token it matched
+ * (`callerOf`), so each token sees only its own requests.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -11,33 +13,44 @@ export const WWW_AUTHENTICATE = 'Bearer realm="spool"';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-export function tokenMatcher(tokens: readonly string[]): (candidate: string) => boolean {
+/** The index of the configured token a candidate matches, or -1. */
+export function tokenMatcher(tokens: readonly string[]): (candidate: string) => number {
   const known = tokens.map(digest);
   return (candidate) => {
     const d = digest(candidate);
-    let ok = false;
-    for (const k of known) ok = timingSafeEqual(d, k) || ok;
-    return ok;
+    let found = -1;
+    known.forEach((k, i) => {
+      if (timingSafeEqual(d, k)) found = i;
+    });
+    return found;
   };
 }
 
-/** The reason a request is not authorized, or undefined when it is. */
-export function checkAuthorization(header: string | undefined, matches: (token: string) => boolean): string | undefined {
+const callers = new WeakMap<FastifyRequest, string>();
+
+/** Who sent an authorized request: `token-<n>`, the configured token it matched (never the token itself). */
+export function callerOf(request: FastifyRequest): string | undefined {
+  return callers.get(request);
+}
+
+/** The index of the configured token a header carries, or the reason the request is not authorized. */
+export function checkAuthorization(header: string | undefined, match: (token: string) => number): number | string {
   if (!header) return 'this endpoint needs an "Authorization: Bearer <token>" header';
   const m = /^(\S+)\s+(\S+)\s*$/.exec(header);
   if (!m || m[1].toLowerCase() !== 'bearer') return 'the Authorization header must use the Bearer scheme: "Authorization: Bearer <token>"';
-  if (!matches(m[2])) return 'the bearer token is not valid';
-  return undefined;
+  const index = match(m[2]);
+  return index >= 0 ? index : 'the bearer token is not valid';
 }
 
 /** An onRequest hook: runs before the body is read, so a bad token costs nothing more. */
 export function bearerAuth(tokens: readonly string[]) {
-  const matches = tokenMatcher(tokens);
+  const match = tokenMatcher(tokens);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const problem = checkAuthorization(request.headers.authorization, matches);
-    if (problem) {
+    const result = checkAuthorization(request.headers.authorization, match);
+    if (typeof result === 'string') {
       reply.header('WWW-Authenticate', WWW_AUTHENTICATE);
-      throw coordinatorError('SPOOL_ERR_UNAUTHORIZED', problem);
+      throw coordinatorError('SPOOL_ERR_UNAUTHORIZED', result);
     }
+    callers.set(request, `token-${result}`);
   };
 }

@@ -16,7 +16,7 @@ import type { StepBatcher } from '../pipeline/step-batcher.ts';
 import { randomSeed } from '../sampler/rng.ts';
 import type { AdmissionQueue } from '../scheduler/admission.ts';
 import { describeMissing, type Topology } from '../topology.ts';
-import { bearerAuth } from './auth.ts';
+import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
 import { generateBodySchema } from './generate-schema.ts';
 import type { InFlight } from './in-flight.ts';
@@ -73,7 +73,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         deps.requestTimeoutMs,
       );
       const leave = deps.inFlight.add(ac);
-      const entry = deps.board.add(request.id, { steps: params.steps, numFrames: params.numFrames });
+      const entry = deps.board.add(request.id, { steps: params.steps, numFrames: params.numFrames }, callerOf(request));
       try {
         // Fail fast, naming the stage, rather than waiting on a chain that cannot finish.
         // A recent picture is enough to go ahead; refusing takes a fresh one.

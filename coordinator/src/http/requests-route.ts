@@ -1,8 +1,8 @@
-/** GET /requests: what is running and waiting now, without prompts. Bearer auth like POST /generate. */
+/** GET /requests: the caller's requests running and waiting now, without prompts. Bearer auth like POST /generate. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { bearerAuth } from './auth.ts';
+import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
 import type { RequestBoard } from './request-board.ts';
 
@@ -19,7 +19,7 @@ export const RequestList = Type.Array(
     },
     { additionalProperties: false },
   ),
-  { description: 'Requests running and queued, in arrival order' },
+  { description: "The caller's requests (sent with the same token) running and queued, in arrival order" },
 );
 
 export interface RequestsDeps {
@@ -29,5 +29,5 @@ export interface RequestsDeps {
 
 export function registerRequestsRoute(app: FastifyInstance, deps: RequestsDeps): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async () => deps.board.list());
+  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async (request) => deps.board.list(callerOf(request) ?? 'nobody'));
 }
