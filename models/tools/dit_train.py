@@ -116,6 +116,27 @@ def text_aux_loss(heads, text, caps, specs):
     return loss / len(AUX_ATTRIBUTES)
 
 
+def pixel_loss(decoder, x0, x0_pred, t, specs, scale, t_max, clips, frames, strength):
+    """Weighted squared error of the decoded prediction x0_pred against the decoded clip, in pixels.
+
+    Under the latent loss a square and a circle differ by a few small latent values that the
+    decoder turns into corners; here the error is measured where the judge looks. Only shape
+    clips at t < ``t_max`` (where x0_pred is close enough to the clip for pixels to compare), at
+    most ``clips`` of them and their first ``frames`` latent frames, so the decoder's cost stays
+    a fraction of a step. The object's pixels weigh up to 1 + ``strength`` (as ``object_weight``).
+    """
+    rows = [i for i in range(len(specs)) if int(t[i]) < t_max and specs[i]["kind"] == "shape"][:clips]
+    if not rows:
+        return None
+    with torch.no_grad():
+        target = decoder(x0[rows, :frames] / scale)
+        med = target.flatten(3).median(dim=-1).values[..., None, None]
+        d = (target - med).pow(2).sum(dim=2, keepdim=True).sqrt()
+        w = 1.0 + strength * (d / d.amax(dim=(1, 2, 3, 4), keepdim=True).clamp(min=1e-6)).pow(2)
+    out = decoder(x0_pred[rows, :frames] / scale)
+    return (w * (out - target).pow(2)).mean()
+
+
 def trained_params(model):
     return [p for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]
 
@@ -193,6 +214,10 @@ def main():
     ap.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the loss on frame-to-frame differences of the v error (motion)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight on the object's latent pixels (see object_weight)")
     ap.add_argument("--text-aux-weight", type=float, default=0.0, help="weight of the caption-attribute loss on the pooled text (see text_aux_loss)")
+    ap.add_argument("--pixel-weight", type=float, default=0.0, help="weight of the loss on decoded pixels of the predicted clip (see pixel_loss)")
+    ap.add_argument("--pixel-t-max", type=int, default=400, help="pixel loss only on timesteps below this")
+    ap.add_argument("--pixel-clips", type=int, default=4, help="pixel loss on at most this many clips per step")
+    ap.add_argument("--pixel-frames", type=int, default=3, help="pixel loss on the first this many latent frames of a clip")
     ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
     ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
     args = ap.parse_args()
@@ -232,6 +257,7 @@ def train(rank, args):
     init_denoiser(model)
     _, dec, _ = load_vae(cfg, os.path.join(run_dir(args.vae_run), "vae.pt"))
     model.vae_decoder.load_state_dict(dec.state_dict())
+    model.vae_decoder.requires_grad_(False)  # frozen: the pixel loss only passes gradients through it
     params = trained_params(model)
     aux_heads = nn.ModuleDict({k: nn.Linear(cfg["text_encoder"]["hidden_size"], len(v)) for k, v in AUX_ATTRIBUTES.items()})
     if args.text_aux_weight > 0:
@@ -263,6 +289,8 @@ def train(rank, args):
         st = torch.load(args.init_from)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
+        if "aux" in st:  # the caption heads go on from where they were, not from random
+            aux_heads.load_state_dict(st["aux"])
         say(event="init", source=args.init_from, source_step=st["step"], source_minutes=round(st["trained_seconds"] / 60, 2))
     n_params = sum(p.numel() for p in params)
     say(event="start", params=n_params, scale=scale, minutes=args.minutes, workers=workers, threads=args.threads)
@@ -282,7 +310,11 @@ def train(rank, args):
     eval_items = world.eval_set()
     budget = args.minutes * 60
     t_ckpt, t_eval_trained, t_refresh = time.time(), trained, time.time()
-    losses, aux_losses = [], []
+    losses, aux_losses, px_losses = [], [], []
+    if args.pixel_weight > 0 and args.decoder_run:  # the pixel loss decodes with the decoder that ships
+        p = os.path.join(run_dir(args.decoder_run), "vae.pt")
+        if os.path.isfile(p):
+            model.vae_decoder.load_state_dict(torch.load(p, map_location="cpu")["decoder"])
 
     def checkpoint():
         save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "aux": aux_heads.state_dict(), "opt": opt.state_dict(), "step": step, "trained_seconds": trained, "best": best, "scale": scale}, state_path)
@@ -317,6 +349,12 @@ def train(rank, args):
             aux = text_aux_loss(aux_heads, text, caps, specs)
             loss = loss + args.text_aux_weight * aux
             aux_losses.append(float(aux))
+        if args.pixel_weight > 0:
+            x0_pred = a.sqrt() * xt - (1 - a).sqrt() * pred
+            px = pixel_loss(model.vae_decoder, x0, x0_pred, t, specs, scale, args.pixel_t_max, args.pixel_clips, args.pixel_frames, args.object_weight)
+            if px is not None:
+                loss = loss + args.pixel_weight * px
+                px_losses.append(float(px))
         if args.temporal_weight > 0 and f > 1:
             # Frame-to-frame change of the error: zero for an error shared by all frames, so this
             # term weighs what varies across frames (motion, flicker) against colours and layout.
@@ -347,8 +385,10 @@ def train(rank, args):
         losses.append(loss.item())
         if step % 50 == 0:
             extra = {"text_aux": round(float(np.mean(aux_losses)), 4)} if aux_losses else {}
+            if px_losses:
+                extra["pixel"] = round(float(np.mean(px_losses)), 4)
             say(step=step, minutes=round(trained / 60, 2), loss=round(float(np.mean(losses)), 4), **extra, lr=round(lr, 6), F=f, batch=b, sec_per_step=round(time.time() - t0, 2), bank=len(bank))
-            losses, aux_losses = [], []
+            losses, aux_losses, px_losses = [], [], []
         if time.time() - t_refresh > 120:
             if bank.refresh():
                 say(event="bank", clips=len(bank))
