@@ -59,20 +59,44 @@ def encode_text(model, vocab, cfg, prompts):
 def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True):
     """Generate videos: returns frames [B, n, 3, H, W] in [-1, 1] (or latents when decode=False)."""
     sched = cfg["scheduler"]
-    ac = train_schedule(cfg)
-    final = final_alpha_cumprod(sched, ac)
-    n_train = sched["num_train_timesteps"]
     F, _ = plan_frames(num_frames, cfg["latent"]["temporal_compression"])
     c = cfg["latent"]["channels"]
     s = cfg["latent"]["spatial_compression"]
     h, w = cfg["video"]["height"] // s, cfg["video"]["width"] // s
-    b = len(prompts)
     g = torch.Generator().manual_seed(seed)
-    x = frame_noise((b, F, c, h, w), float(sched.get("frame_noise_correlation", 0.0)), g)
+    x = frame_noise((len(prompts), F, c, h, w), float(sched.get("frame_noise_correlation", 0.0)), g)
+    x = denoise(model, cfg, vocab, prompts, x, timesteps(sched, steps), steps, guidance)
+    if not decode:
+        return x
+    frames = model.vae_decoder(x / cfg["vae"]["scaling_factor"])
+    return frames[:, :num_frames]
+
+
+@torch.no_grad()
+def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator=None):
+    """Latents the sampler makes from known clips: x0 [B, F, C, h, w] (scaled) noised to the
+    first of the ``steps`` timesteps at or below ``t0``, then denoised from there (SDEdit)."""
+    sched = cfg["scheduler"]
+    ts = [t for t in timesteps(sched, steps) if t <= t0]
+    if not ts:
+        return x0
+    a = torch.tensor(float(train_schedule(cfg)[ts[0]]))
+    x, _ = diffuse(x0, frame_noise(x0.shape, float(sched.get("frame_noise_correlation", 0.0)), generator), a)
+    return denoise(model, cfg, vocab, prompts, x, ts, steps, guidance)
+
+
+@torch.no_grad()
+def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance):
+    """The DDIM + CFG loop over timesteps ``ts`` (a tail of ``timesteps(sched, steps)``) from latents x."""
+    sched = cfg["scheduler"]
+    ac = train_schedule(cfg)
+    final = final_alpha_cumprod(sched, ac)
+    n_train = sched["num_train_timesteps"]
+    b = len(prompts)
     cond = encode_text(model, vocab, cfg, prompts)
     uncond = encode_text(model, vocab, cfg, [""] * b)
     text = torch.cat([cond, uncond])
-    for t in timesteps(sched, steps):
+    for t in ts:
         prev_t = t - n_train // steps
         tt = torch.full((2 * b,), float(t))
         v = model.transformer(torch.cat([x, x]), text, tt)
@@ -84,10 +108,7 @@ def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, se
         coef_a = math.sqrt((1.0 - a_prev) / (1.0 - a_t))
         coef_b = math.sqrt(a_prev) - math.sqrt(a_t) * coef_a
         x = coef_a * x + coef_b * x0
-    if not decode:
-        return x
-    frames = model.vae_decoder(x / cfg["vae"]["scaling_factor"])
-    return frames[:, :num_frames]
+    return x
 
 
 def to_uint8(frames):

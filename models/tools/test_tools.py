@@ -323,6 +323,25 @@ class SamplingTest(unittest.TestCase):
         self.assertEqual(sched, ref["config"])
         np.testing.assert_allclose(sampling.train_schedule(self.cfg), ref["alphas_cumprod_all"], rtol=1e-12, atol=1e-15)
 
+    def test_finish_from_the_top_is_sampling(self):
+        # decoder_tune's pairs come from finish(); from t0 >= 999 (zero terminal SNR: pure noise)
+        # it must be the service's sampler itself, and below the last timestep it leaves x0 alone
+        from architecture import PackageModel
+        from tokenizer_build import build_vocab
+
+        torch.manual_seed(0)
+        vocab = build_vocab()
+        model = PackageModel(self.cfg, len(vocab)).eval()
+        for p in model.parameters():  # a random model whose output depends on its input and text
+            p.data.normal_(0, 0.05)
+        prompts = ["a red square moving left on a blue background", "snow falling at night"]
+        want = sampling.sample(model, self.cfg, vocab, prompts, num_frames=9, steps=4, guidance=5.0, seed=3, decode=False)
+        x0 = torch.randn(want.shape)
+        got = sampling.finish(model, self.cfg, vocab, prompts, x0, 999, steps=4, guidance=5.0, generator=torch.Generator().manual_seed(3))
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+        self.assertFalse(torch.allclose(got, x0))
+        self.assertTrue(torch.equal(sampling.finish(model, self.cfg, vocab, prompts, x0, 100, steps=4), x0), "no timestep at or below t0")
+
 
 # ------------------------------------------------------------------ dit_train.py losses
 

@@ -67,6 +67,22 @@ class VaeEncoder(nn.Module):
         return z.reshape(b, -1, *z.shape[1:])
 
 
+def edge_l1(y, x, edge_weight):
+    """L1 of decoded frames y against x [B, T, 3, H, W], plus L1 weighted by the target's spatial
+    gradient (1 + k * |gradient|, k = ``edge_weight``): the error at edges and corners counts more."""
+    l1 = (y - x).abs().mean()
+    if edge_weight > 0:
+        gx = (x[..., :, 1:] - x[..., :, :-1]).abs().amax(dim=2, keepdim=True)
+        gy = (x[..., 1:, :] - x[..., :-1, :]).abs().amax(dim=2, keepdim=True)
+        g = torch.zeros_like(x[:, :, :1])
+        g[..., :, 1:] = torch.maximum(g[..., :, 1:], gx)
+        g[..., :, :-1] = torch.maximum(g[..., :, :-1], gx)
+        g[..., 1:, :] = torch.maximum(g[..., 1:, :], gy)
+        g[..., :-1, :] = torch.maximum(g[..., :-1, :], gy)
+        l1 = l1 + edge_weight * (g * (y - x).abs()).mean()
+    return l1
+
+
 def build(cfg):
     return VaeEncoder(cfg), VaeDecoder(cfg)
 
@@ -147,16 +163,7 @@ def main():
         zs = z.detach().std() + 1e-6
         zn = z + args.latent_noise * zs * torch.randn_like(z)
         y = dec(zn)
-        l1 = (y - x).abs().mean()
-        if args.edge_weight > 0:
-            gx = (x[..., :, 1:] - x[..., :, :-1]).abs().amax(dim=2, keepdim=True)
-            gy = (x[..., 1:, :] - x[..., :-1, :]).abs().amax(dim=2, keepdim=True)
-            g = torch.zeros_like(x[:, :, :1])
-            g[..., :, 1:] = torch.maximum(g[..., :, 1:], gx)
-            g[..., :, :-1] = torch.maximum(g[..., :, :-1], gx)
-            g[..., 1:, :] = torch.maximum(g[..., 1:, :], gy)
-            g[..., :-1, :] = torch.maximum(g[..., :-1, :], gy)
-            l1 = l1 + args.edge_weight * (g * (y - x).abs()).mean()
+        l1 = edge_l1(y, x, args.edge_weight)
         mse = (y - x).pow(2).mean()
         reg = z.pow(2).mean()
         loss = l1 + mse + 1e-4 * reg
