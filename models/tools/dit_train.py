@@ -163,9 +163,17 @@ class Bank:
             self.paths.append(p)
         return len(new)
 
-    def window(self, rng, b, f):
-        """b clips of F latent frames: latents [b, F, C, h, w] and their specs."""
-        idx = rng.randint(0, len(self.specs[f]), size=b)
+    def window(self, rng, b, f, shape_weights=None):
+        """b clips of F latent frames: latents [b, F, C, h, w] and their specs.
+
+        ``shape_weights`` ({"square": 2.0, ...}) draws shape clips of those shapes that many
+        times as often as the rest (scenes and unnamed shapes weigh 1).
+        """
+        if shape_weights:
+            w = np.array([shape_weights.get(sp.get("shape"), 1.0) if sp["kind"] == "shape" else 1.0 for sp in self.specs[f]])
+            idx = rng.choice(len(w), size=b, p=w / w.sum())
+        else:
+            idx = rng.randint(0, len(self.specs[f]), size=b)
         return self.lat[f][torch.from_numpy(idx)].float(), [self.specs[f][i] for i in idx]
 
 
@@ -214,6 +222,7 @@ def main():
     ap.add_argument("--temporal-weight", type=float, default=0.0, help="weight of the loss on frame-to-frame differences of the v error (motion)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight on the object's latent pixels (see object_weight)")
     ap.add_argument("--text-aux-weight", type=float, default=0.0, help="weight of the caption-attribute loss on the pooled text (see text_aux_loss)")
+    ap.add_argument("--shape-weights", default="", help='draw clips of these shapes more often, e.g. "square=2" (see Bank.window)')
     ap.add_argument("--pixel-weight", type=float, default=0.0, help="weight of the loss on decoded pixels of the predicted clip (see pixel_loss)")
     ap.add_argument("--pixel-t-max", type=int, default=400, help="pixel loss only on timesteps below this")
     ap.add_argument("--pixel-clips", type=int, default=4, help="pixel loss on at most this many clips per step")
@@ -308,6 +317,10 @@ def train(rank, args):
     rng = np.random.RandomState(step + 17 + 7919 * rank)
     torch.manual_seed(step + 17 + 7919 * rank)
     eval_items = world.eval_set()
+    shape_weights = {k: float(v) for k, v in (kv.split("=") for kv in args.shape_weights.split(",") if kv)}
+    unknown = set(shape_weights) - set(world.SHAPES)
+    if unknown:
+        sys.exit("--shape-weights names no shape of the world: %s (shapes: %s)" % (sorted(unknown), world.SHAPES))
     budget = args.minutes * 60
     t_ckpt, t_eval_trained, t_refresh = time.time(), trained, time.time()
     losses, aux_losses, px_losses = [], [], []
@@ -330,7 +343,7 @@ def train(rank, args):
             g["lr"] = lr
         f = FRAME_CHOICES[shared_rng.randint(len(FRAME_CHOICES))]
         b = max(2, min(args.max_batch, args.token_budget // (f * T)))
-        x0, specs = bank.window(rng, b, f)
+        x0, specs = bank.window(rng, b, f, shape_weights)
         caps = ["" if rng.rand() < args.cfg_dropout else world.caption(sp, rng, "train") for sp in specs]
         ids = torch.tensor([encode_prompt(c, vocab, L) for c in caps], dtype=torch.int64)
         u = rng.rand(b)

@@ -347,6 +347,23 @@ class SamplingTest(unittest.TestCase):
 
 
 class TrainingLossTest(unittest.TestCase):
+    def test_bank_draws_weighted_shapes(self):
+        import tempfile
+
+        rng = np.random.RandomState(3)
+        specs = [world.sample_shape_spec(rng, "train", shape=world.SHAPES[i % 3]) for i in range(300)] + [world.sample_scene_spec(rng) for _ in range(100)]
+        lat = torch.arange(len(specs), dtype=torch.float16).view(-1, 1, 1, 1, 1).expand(-1, 4, 1, 2, 2).contiguous()
+        with tempfile.TemporaryDirectory() as d:
+            torch.save({"by_f": {4: {"specs": specs, "lat": lat}}}, os.path.join(d, "bank_000.pt"))
+            bank = dit_train.Bank(d)
+        draw = np.random.RandomState(0)
+        for weights, want in ((None, 100 / 400), ({"square": 4.0}, 400 / 700)):
+            x, got = bank.window(draw, 4000, 4, weights)
+            self.assertEqual([int(v) for v in x[:, 0, 0, 0, 0]], [specs.index(sp) for sp in got], "latents and specs stay paired")
+            share = np.mean([sp.get("shape") == "square" for sp in got])
+            self.assertAlmostEqual(share, want, delta=0.03, msg="square share with %s" % weights)
+            self.assertGreater(np.mean([sp["kind"] == "scene" for sp in got]), 0.1, "scenes are still drawn")
+
     def test_object_weight_marks_the_object(self):
         rng = np.random.RandomState(7)
         specs = [world.sample_shape_spec(rng, "train", shape=s) for s in world.SHAPES]
