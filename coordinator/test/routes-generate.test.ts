@@ -100,6 +100,7 @@ describe('POST /generate validation', () => {
     [{ guidance_scale: -1 }, 'guidance_scale must be a number from 0 to 20 (got -1)'],
     [{ guidance_scale: 20.5 }, 'guidance_scale must be a number from 0 to 20 (got 20.5)'],
     [{ guidance_scale: null }, 'guidance_scale must be a number from 0 to 20 (got null)'],
+    [{ guidance_rescale: 1.5 }, 'guidance_rescale must be a number from 0 to 1 (got 1.5)'],
     [{ num_inference_steps: 0 }, 'num_inference_steps must be an integer from 1 to 100 (got 0)'],
     [{ num_inference_steps: 101 }, 'num_inference_steps must be an integer from 1 to 100 (got 101)'],
     [{ seed: -1 }, 'seed must be an integer from 0 to 4294967295 (got -1)'],
@@ -111,7 +112,7 @@ describe('POST /generate validation', () => {
 
   it('unknown fields, named', async () => {
     expect(await bad({ prompt: 'a fox', steps: 5 })).toBe(
-      'unknown field "steps" (allowed: prompt, negative_prompt, num_frames, fps, guidance_scale, num_inference_steps, seed)',
+      'unknown field "steps" (allowed: prompt, negative_prompt, num_frames, fps, guidance_scale, guidance_rescale, num_inference_steps, seed)',
     );
     expect(await bad({ prompt: 'a fox', a: 1, b: 2 })).toMatch(/^unknown fields "a", "b" \(allowed: /);
   });

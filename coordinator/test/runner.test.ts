@@ -3,10 +3,10 @@ import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts'
 import { Rng } from '../src/sampler/rng.ts';
 import { Scheduler } from '../src/sampler/scheduler.ts';
 import { coordinatorError } from '../src/errors.ts';
-import { FakePipeline, manifest } from './helpers.ts';
+import { FakePipeline, manifest, RowwisePipeline } from './helpers.ts';
 
 const quiet = { debug: () => undefined, info: () => undefined };
-const params: GenerationParams = { prompt: 'a fox', numFrames: 9, fps: 8, guidanceScale: 5, steps: 3, seed: 11 };
+const params: GenerationParams = { prompt: 'a fox', numFrames: 9, fps: 8, guidanceScale: 5, guidanceRescale: 0, steps: 3, seed: 11 };
 
 describe('runGeneration', () => {
   it('is deterministic for a seed and follows the sampler exactly', async () => {
@@ -27,6 +27,19 @@ describe('runGeneration', () => {
     const c = new FakePipeline();
     await runGeneration({ pipeline: c, manifest, log: quiet }, { ...params, seed: 12 }, new AbortController().signal);
     expect(c.calls.latents[0]).not.toEqual(a.calls.latents[0]);
+  });
+
+  it('applies the guidance rescale it is given', async () => {
+    const run = async (guidanceRescale: number) => {
+      const p = new RowwisePipeline();
+      await runGeneration({ pipeline: p, manifest, log: quiet }, { ...params, guidanceRescale }, new AbortController().signal);
+      return p.calls.latents[0];
+    };
+    const plain = await run(0);
+    expect(await run(0)).toEqual(plain);
+    const rescaled = await run(0.7);
+    expect(rescaled).toHaveLength(plain.length);
+    expect(rescaled).not.toEqual(plain);
   });
 
   it('stops between steps when aborted and reports why', async () => {

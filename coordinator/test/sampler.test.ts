@@ -22,7 +22,7 @@ interface Reference {
   alphas_cumprod_all: number[];
   timesteps: Record<string, number[]>;
   trajectories: Array<{ num_inference_steps: number; steps: StepRecord[] }>;
-  guidance: { guidance_scale: number; uncond: number[]; cond: number[]; combined: number[] };
+  guidance: { guidance_scale: number; uncond: number[]; cond: number[]; combined: number[]; guidance_rescale: number; rescaled: number[] };
 }
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/cogvideox-ddim-reference.json', import.meta.url), 'utf8')) as Reference;
@@ -112,6 +112,15 @@ describe('classifier-free guidance', () => {
     const g = ref.guidance;
     const out = cfgCombine(Float64Array.from(g.uncond), Float64Array.from(g.cond), g.guidance_scale, new Float64Array(g.cond.length));
     expectClose(out, g.combined, 1e-12);
+  });
+
+  it('rescales the combined prediction towards the spread of the conditional one as the reference does', () => {
+    const g = ref.guidance;
+    const out = cfgCombine(Float64Array.from(g.uncond), Float64Array.from(g.cond), g.guidance_scale, new Float64Array(g.cond.length), g.guidance_rescale);
+    expectClose(out, g.rescaled, 1e-12);
+    const plain = cfgCombine(Float64Array.from(g.uncond), Float64Array.from(g.cond), g.guidance_scale, new Float64Array(g.cond.length), 0);
+    expectClose(plain, g.combined, 1e-12);
+    expect(() => cfgCombine(Float64Array.from(g.uncond), Float64Array.from(g.cond), 5, new Float64Array(g.cond.length), 1.5)).toThrow(/rescale 1.5 is outside 0..1/);
   });
 
   it('guidedStep equals combine then step', () => {

@@ -8,9 +8,9 @@ import { manifest, RowwisePipeline } from './helpers.ts';
 
 const quiet = { debug: () => undefined, info: () => undefined };
 const jobs: GenerationParams[] = [
-  { prompt: 'a fox in snow', numFrames: 9, fps: 8, guidanceScale: 5, steps: 3, seed: 11 },
-  { prompt: 'a boat at dusk', negativePrompt: 'blurry', numFrames: 9, fps: 9, guidanceScale: 7, steps: 4, seed: 12 },
-  { prompt: 'rain on a window', numFrames: 9, fps: 10, guidanceScale: 3, steps: 5, seed: 13 },
+  { prompt: 'a fox in snow', numFrames: 9, fps: 8, guidanceScale: 5, guidanceRescale: 0, steps: 3, seed: 11 },
+  { prompt: 'a boat at dusk', negativePrompt: 'blurry', numFrames: 9, fps: 9, guidanceScale: 7, guidanceRescale: 0.7, steps: 4, seed: 12 },
+  { prompt: 'rain on a window', numFrames: 9, fps: 10, guidanceScale: 3, guidanceRescale: 0, steps: 5, seed: 13 },
 ];
 
 /** The latents each request decoded, by fps (unique per job). */

@@ -79,7 +79,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     index = []
     for key, prompt, n in PROMPTS:
-        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s)) for s in seeds])
+        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s, guidance_rescale=cfg["defaults"].get("guidance_rescale", 0.0))) for s in seeds])
         sheet, cols = contact_sheet(vids, label="%s  (%d frames, seeds %s)" % (prompt, n, args.seeds))
         fname = "%s.png" % key
         sheet.save(os.path.join(args.out, fname), optimize=True)

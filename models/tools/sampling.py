@@ -56,7 +56,7 @@ def encode_text(model, vocab, cfg, prompts):
 
 
 @torch.no_grad()
-def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True):
+def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True, guidance_rescale=0.0):
     """Generate videos: returns frames [B, n, 3, H, W] in [-1, 1] (or latents when decode=False)."""
     sched = cfg["scheduler"]
     F, _ = plan_frames(num_frames, cfg["latent"]["temporal_compression"])
@@ -65,7 +65,7 @@ def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, se
     h, w = cfg["video"]["height"] // s, cfg["video"]["width"] // s
     g = torch.Generator().manual_seed(seed)
     x = frame_noise((len(prompts), F, c, h, w), float(sched.get("frame_noise_correlation", 0.0)), g)
-    x = denoise(model, cfg, vocab, prompts, x, timesteps(sched, steps), steps, guidance)
+    x = denoise(model, cfg, vocab, prompts, x, timesteps(sched, steps), steps, guidance, guidance_rescale)
     if not decode:
         return x
     frames = model.vae_decoder(x / cfg["vae"]["scaling_factor"])
@@ -86,8 +86,12 @@ def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator
 
 
 @torch.no_grad()
-def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance):
-    """The DDIM + CFG loop over timesteps ``ts`` (a tail of ``timesteps(sched, steps)``) from latents x."""
+def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale=0.0):
+    """The DDIM + CFG loop over timesteps ``ts`` (a tail of ``timesteps(sched, steps)``) from latents x.
+
+    ``guidance_rescale`` (phi) pulls the guided v back towards the spread of the conditional
+    one, per video: phi * v * std(v_cond) / std(v) + (1 - phi) * v (the service's ``cfgCombine``).
+    """
     sched = cfg["scheduler"]
     ac = train_schedule(cfg)
     final = final_alpha_cumprod(sched, ac)
@@ -102,6 +106,9 @@ def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance):
         v = model.transformer(torch.cat([x, x]), text, tt)
         vc, vu = v[:b], v[b:]
         v = vu + guidance * (vc - vu)
+        if guidance_rescale > 0:
+            dims = tuple(range(1, v.dim()))
+            v = v * (guidance_rescale * vc.std(dim=dims, keepdim=True) / v.std(dim=dims, keepdim=True) + (1 - guidance_rescale))
         a_t = float(ac[t])
         a_prev = float(ac[prev_t]) if prev_t >= 0 else final
         x0 = math.sqrt(a_t) * x - math.sqrt(1.0 - a_t) * v

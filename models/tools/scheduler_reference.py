@@ -31,7 +31,10 @@ N = num_train_timesteps):
        coefA  = sqrt((1 - a_prev) / (1 - a_t))
        coefB  = sqrt(a_prev) - sqrt(a_t) * coefA
        x_prev = coefA * x + coefB * x0
-7. Classifier-free guidance: combined = uncond + g * (cond - uncond).
+7. Classifier-free guidance: combined = uncond + g * (cond - uncond); with a
+   guidance rescale phi > 0 (Lin et al., for zero terminal SNR models):
+       combined = phi * combined * std(cond) / std(combined) + (1 - phi) * combined
+   with std over all the values of one video.
 
 Everything here is float64, like diffusers' tables for ``scaled_linear``
 (the step arithmetic there runs in the sample's dtype, usually float32/bf16).
@@ -122,6 +125,9 @@ def build_reference(seed=0):
     uncond = rng.standard_normal(SAMPLE_SIZE)
     cond = rng.standard_normal(SAMPLE_SIZE)
     g = 6.0
+    phi = 0.7
+    combined = uncond + g * (cond - uncond)
+    rescaled = phi * combined * (cond.std() / combined.std()) + (1 - phi) * combined
     return {
         "description": "CogVideoX DDIM (v-prediction, zero terminal SNR, SNR shift, trailing spacing) reference "
         "values in float64, from models/tools/scheduler_reference.py.",
@@ -140,6 +146,8 @@ def build_reference(seed=0):
             "uncond": uncond.tolist(),
             "cond": cond.tolist(),
             "combined": (uncond + g * (cond - uncond)).tolist(),
+            "guidance_rescale": phi,
+            "rescaled": rescaled.tolist(),
         },
     }
 

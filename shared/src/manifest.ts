@@ -61,6 +61,8 @@ export interface ModelManifest {
   readonly defaults: {
     readonly num_inference_steps: number;
     readonly guidance_scale: number;
+    /** φ of guidance rescale, 0..1; absent means 0 (plain classifier-free guidance). */
+    readonly guidance_rescale?: number;
     readonly fps: number;
     readonly num_frames: number;
   };
@@ -129,6 +131,8 @@ function checkManifest(m: ModelManifest, file: string): void {
   const rho = m.scheduler.frame_noise_correlation;
   need(rho === undefined || (typeof rho === 'number' && rho >= 0 && rho < 1), 'scheduler.frame_noise_correlation must be a number in [0, 1)');
   need(m.limits && m.limits.min_frames >= 1 && m.limits.max_frames >= m.limits.min_frames, 'limits.min_frames..max_frames is invalid');
+  const phi = m.defaults?.guidance_rescale;
+  need(phi === undefined || (typeof phi === 'number' && phi >= 0 && phi <= 1), 'defaults.guidance_rescale must be a number in [0, 1]');
   need(m.defaults && m.defaults.num_frames >= m.limits.min_frames && m.defaults.num_frames <= m.limits.max_frames,
     'defaults.num_frames is outside the limits');
 }

@@ -51,6 +51,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         numFrames: b.num_frames ?? m.defaults.num_frames,
         fps: b.fps ?? m.defaults.fps,
         guidanceScale: b.guidance_scale ?? m.defaults.guidance_scale,
+        guidanceRescale: b.guidance_rescale ?? m.defaults.guidance_rescale ?? 0,
         steps: b.num_inference_steps ?? m.defaults.num_inference_steps,
         seed: b.seed ?? randomSeed(),
       };
@@ -60,6 +61,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         'spool.num_frames': params.numFrames,
         'spool.steps': params.steps,
         'spool.guidance_scale': params.guidanceScale,
+        'spool.guidance_rescale': params.guidanceRescale,
       });
       reply.header('X-Spool-Request-Id', request.id).header('X-Spool-Seed', String(params.seed));
 

@@ -23,6 +23,7 @@ const Info = Type.Object(
       {
         default_steps: Type.Integer(),
         default_guidance: Type.Number(),
+        default_guidance_rescale: Type.Number(),
         min_frames: Type.Integer(),
         max_frames: Type.Integer(),
         default_fps: Type.Integer(),
@@ -94,6 +95,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
       config: {
         default_steps: m.defaults.num_inference_steps,
         default_guidance: m.defaults.guidance_scale,
+        default_guidance_rescale: m.defaults.guidance_rescale ?? 0,
         min_frames: m.limits.min_frames,
         max_frames: m.limits.max_frames,
         default_fps: m.defaults.fps,

@@ -24,6 +24,8 @@ export interface GenerationParams {
   readonly numFrames: number;
   readonly fps: number;
   readonly guidanceScale: number;
+  /** φ of `cfgCombine`: 0 is plain classifier-free guidance. */
+  readonly guidanceRescale: number;
   readonly steps: number;
   readonly seed: number;
 }
@@ -143,8 +145,8 @@ async function denoiseLoop(
       sample.set(latents, 0);
       sample.set(latents, n);
       const v = await session.denoise(tensor('float32', batchShape, sample), embeddings, tensor('float32', [2], new Float32Array([t, t])), signal);
-      await inSpan('sampler update', { 'spool.guidance_scale': p.guidanceScale }, () => {
-        scheduler.guidedStep(t, latents, v.data.subarray(0, n), v.data.subarray(n, 2 * n), p.guidanceScale);
+      await inSpan('sampler update', { 'spool.guidance_scale': p.guidanceScale, 'spool.guidance_rescale': p.guidanceRescale }, () => {
+        scheduler.guidedStep(t, latents, v.data.subarray(0, n), v.data.subarray(n, 2 * n), p.guidanceScale, p.guidanceRescale);
       });
     });
     onProgress?.({ phase: 'denoising', step: i + 1, steps });

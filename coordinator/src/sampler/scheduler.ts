@@ -50,9 +50,9 @@ export class Scheduler {
     return ddimStep(this.coefficients(t), sample, modelOutput, out);
   }
 
-  /** Guidance combine then step: the whole sampler update of one timestep. */
-  guidedStep<T extends FloatArray>(t: number, sample: T, uncond: FloatArray, cond: FloatArray, guidance: number): T {
-    const v = cfgCombine(uncond, cond, guidance, new Float64Array(sample.length));
+  /** Guidance combine (with its rescale, see `cfgCombine`) then step: the whole sampler update of one timestep. */
+  guidedStep<T extends FloatArray>(t: number, sample: T, uncond: FloatArray, cond: FloatArray, guidance: number, rescale = 0): T {
+    const v = cfgCombine(uncond, cond, guidance, new Float64Array(sample.length), rescale);
     return this.step(t, sample, v);
   }
 }
