@@ -75,16 +75,17 @@ def main():
     model.eval()
     steps = args.steps or cfg["defaults"]["num_inference_steps"]
     g = args.guidance if args.guidance is not None else cfg["defaults"]["guidance_scale"]
+    phi = cfg["defaults"].get("guidance_rescale", 0.0)
     seeds = [int(s) for s in args.seeds.split(",")]
     os.makedirs(args.out, exist_ok=True)
     index = []
     for key, prompt, n in PROMPTS:
-        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s, guidance_rescale=cfg["defaults"].get("guidance_rescale", 0.0))) for s in seeds])
+        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s, guidance_rescale=phi)) for s in seeds])
         sheet, cols = contact_sheet(vids, label="%s  (%d frames, seeds %s)" % (prompt, n, args.seeds))
         fname = "%s.png" % key
         sheet.save(os.path.join(args.out, fname), optimize=True)
         preds = [judge.judge_frames(v.astype(np.float32) / 255.0)["pred"] for v in vids]
-        index.append({"file": fname, "prompt": prompt, "frames": n, "columns_frame_index": cols, "seeds": seeds, "steps": steps, "guidance": g, "judge": preds})
+        index.append({"file": fname, "prompt": prompt, "frames": n, "columns_frame_index": cols, "seeds": seeds, "steps": steps, "guidance": g, "guidance_rescale": phi, "judge": preds})
         print(fname, preds, flush=True)
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
@@ -97,9 +98,9 @@ def write_readme(out, index, checkpoint):
         "# cogvideox-mini samples",
         "",
         "Contact sheets written by `models/tools/samples.py` (PyTorch, the service's DDIM + CFG loop with the",
-        "manifest defaults: %d steps, guidance %.1f). Each sheet: one row per seed, columns are frames spread"
-        % (index[0]["steps"], index[0]["guidance"]),
-        "evenly over the clip (first to last), native 32x32 frames scaled up bilinearly.",
+        "manifest defaults: %d steps, guidance %.1f, guidance rescale %.1f). Each sheet: one row per seed, columns"
+        % (index[0]["steps"], index[0]["guidance"], index[0]["guidance_rescale"]),
+        "are frames spread evenly over the clip (first to last), native 32x32 frames scaled up bilinearly.",
         "`index.json` lists the frame indices of the columns and what `bench/eval/judge.py` sees in each row.",
         "",
         "| file | prompt | frames | seeds | judge (per seed) |",
