@@ -7,7 +7,7 @@
  * checks that different seeds give different videos, and 8, 49 and 100
  * frames. Writes bench/results/<model>-eval.json.
  *
- *   npm run evaluate -- [--model models/cogvideox-mini] [--steps N] [--guidance G] [--limit N]
+ *   npm run evaluate -- [--model models/cogvideox-mini] [--steps N] [--guidance G] [--guidance-rescale R] [--limit N]
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: path.join(MODELS_DIR, 'cogvideox-mini') },
     steps: { type: 'string' },
     guidance: { type: 'string' },
+    'guidance-rescale': { type: 'string' },
     limit: { type: 'string', default: '1000' },
     out: { type: 'string' },
   },
@@ -39,6 +40,7 @@ const pkg = loadModelPackage(path.resolve(values.model!));
 const m = pkg.manifest;
 const steps = values.steps ? Number(values.steps) : m.defaults.num_inference_steps;
 const guidance = values.guidance ? Number(values.guidance) : m.defaults.guidance_scale;
+const guidanceRescale = values['guidance-rescale'] ? Number(values['guidance-rescale']) : (m.defaults.guidance_rescale ?? 0);
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function evalSet(): Promise<EvalItem[]> {
@@ -65,14 +67,14 @@ async function decodeRgb(file: string): Promise<Buffer> {
 
 const items = (await evalSet()).slice(0, Number(values.limit));
 const dir = mkdtempSync(path.join(tmpdir(), 'spool-eval-'));
-say(`evaluate: ${m.name}, ${items.length} held-out prompts, ${steps} steps, guidance ${guidance}`);
+say(`evaluate: ${m.name}, ${items.length} held-out prompts, ${steps} steps, guidance ${guidance}, guidance rescale ${guidanceRescale}`);
 const stack = await startStack({ modelDir: pkg.dir, shards: 2, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' } });
 try {
   const generate = async (prompt: string, numFrames: number, seed: number, name: string): Promise<string> => {
     const res = await fetch(`${stack.url}/generate`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt, num_frames: numFrames, fps: m.defaults.fps, num_inference_steps: steps, guidance_scale: guidance, seed }),
+      body: JSON.stringify({ prompt, num_frames: numFrames, fps: m.defaults.fps, num_inference_steps: steps, guidance_scale: guidance, guidance_rescale: guidanceRescale, seed }),
     });
     if (res.status !== 200) throw new Error(`"${prompt}": ${res.status} ${await res.text()}`);
     const file = path.join(dir, name);
@@ -107,7 +109,7 @@ try {
   }
   say(`seed diversity (mean |Δ| of pixel values, 0..255): ${diversity.map((d) => d.mean_abs_pixel_difference).join(', ')}`);
 
-  const result = { model: m.name, date: new Date().toISOString(), steps, guidance, held_out: heldOut.summary, lengths, seed_diversity: diversity, videos: heldOut.videos };
+  const result = { model: m.name, date: new Date().toISOString(), steps, guidance, guidance_rescale: guidanceRescale, held_out: heldOut.summary, lengths, seed_diversity: diversity, videos: heldOut.videos };
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'bench', 'results', `${m.name}-eval.json`));
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 1)}\n`);
