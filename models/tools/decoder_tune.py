@@ -102,10 +102,18 @@ def make_pairs(args, part):
     save_atomic({"lat": torch.cat(lats), "t0": torch.tensor(t0s), "frames": torch.cat(frames), "specs": specs}, path)
 
 
-def load_pairs(d, parts):
+def load_pairs(d, parts, wait_minutes):
+    """Every part's pairs; waits for parts other processes are still making, at most ``wait_minutes``."""
     paths = [os.path.join(d, "pairs_%d.pt" % k) for k in range(parts)]
+    until, said = time.time() + wait_minutes * 60, 0.0
     while not all(os.path.isfile(p) for p in paths):
-        time.sleep(10)
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if time.time() > until:
+            sys.exit("no pairs after %.0f min: %s (make them with --parts %d --part K)" % (wait_minutes, ", ".join(missing), parts))
+        if time.time() - said > 60:
+            print("waiting for %s" % ", ".join(missing), flush=True)
+            said = time.time()
+        time.sleep(5)
     got = [torch.load(p) for p in paths]
     return {
         "lat": torch.cat([g["lat"] for g in got]).float(),
@@ -157,7 +165,7 @@ def train(args):
     logf = os.path.join(d, "log.jsonl")
     ck, cfg, _, model = load_package(args.checkpoint, args.name)
     scale = cfg["vae"]["scaling_factor"]
-    pairs = load_pairs(d, args.parts)
+    pairs = load_pairs(d, args.parts, args.wait_minutes)
     n = len(pairs["t0"])
     is_val = torch.arange(n) % args.holdout == 0
     pick = lambda m: {k: (v[m] if torch.is_tensor(v) else [s for s, keep in zip(v, m.tolist()) if keep]) for k, v in pairs.items()}  # noqa: E731
@@ -225,6 +233,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=4000)
     ap.add_argument("--parts", type=int, default=1, help="pair making split over this many processes")
     ap.add_argument("--part", type=int, help="make only this part of the pairs, then stop")
+    ap.add_argument("--wait-minutes", type=float, default=60.0, help="how long training waits for parts made by other processes")
     ap.add_argument("--steps", type=int, default=30, help="sampler steps whose timesteps t0 is drawn from")
     ap.add_argument("--t-max", type=int, default=700, help="largest t0 (above it the finished clip no longer follows the true one)")
     ap.add_argument("--guidance", type=float, default=5.0)

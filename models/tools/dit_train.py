@@ -147,6 +147,7 @@ class Bank:
     def __init__(self, d):
         self.paths = []
         self.specs, self.lat = {}, {}
+        self._draw = {}  # per clip length and weights: the probability of each clip
         self.d = d
         self.refresh()
 
@@ -170,8 +171,11 @@ class Bank:
         times as often as the rest (scenes and unnamed shapes weigh 1).
         """
         if shape_weights:
-            w = np.array([shape_weights.get(sp.get("shape"), 1.0) if sp["kind"] == "shape" else 1.0 for sp in self.specs[f]])
-            idx = rng.choice(len(w), size=b, p=w / w.sum())
+            key = (f, len(self.specs[f]), tuple(sorted(shape_weights.items())))
+            if key not in self._draw:  # the bank grows while it is made, so its size is part of the key
+                w = np.array([shape_weights.get(sp.get("shape"), 1.0) if sp["kind"] == "shape" else 1.0 for sp in self.specs[f]])
+                self._draw[key] = w / w.sum()
+            idx = rng.choice(len(self.specs[f]), size=b, p=self._draw[key])
         else:
             idx = rng.randint(0, len(self.specs[f]), size=b)
         return self.lat[f][torch.from_numpy(idx)].float(), [self.specs[f][i] for i in idx]
