@@ -130,9 +130,7 @@ def pixel_loss(decoder, x0, x0_pred, t, specs, scale, t_max, clips, frames, stre
         return None
     with torch.no_grad():
         target = decoder(x0[rows, :frames] / scale)
-        med = target.flatten(3).median(dim=-1).values[..., None, None]
-        d = (target - med).pow(2).sum(dim=2, keepdim=True).sqrt()
-        w = 1.0 + strength * (d / d.amax(dim=(1, 2, 3, 4), keepdim=True).clamp(min=1e-6)).pow(2)
+        w = object_weight(target, strength)
     out = decoder(x0_pred[rows, :frames] / scale)
     return (w * (out - target).pow(2)).mean()
 
