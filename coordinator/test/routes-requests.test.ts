@@ -23,6 +23,15 @@ async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   throw new Error('condition never held');
 }
 
+/** One request at a time, four may wait; the denoiser's call number `held` waits until `open()`. */
+function gatedApp(held: number) {
+  current = testApp({ maxConcurrent: 1, maxQueue: 4 });
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  current.pipeline.hooks.denoise = (n) => (n === held ? gate : undefined);
+  return { app: current.app, open };
+}
+
 describe('GET /requests', () => {
   it('needs a bearer token', async () => {
     current = testApp();
@@ -39,11 +48,7 @@ describe('GET /requests', () => {
   });
 
   it('lists running and queued requests with their progress, no prompts; /info counts them', async () => {
-    current = testApp({ maxConcurrent: 1, maxQueue: 4 });
-    const { app, pipeline } = current;
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    pipeline.hooks.denoise = (n) => (n === 3 ? gate : undefined);
+    const { app, open } = gatedApp(3);
     const first = app.inject(post({ prompt: 'a secret prompt', num_frames: 9, num_inference_steps: 5, seed: 1 }));
     const list = async () => (await app.inject({ method: 'GET', url: '/requests', headers: auth })).json() as Array<Record<string, unknown>>;
     await until(async () => (await list())[0]?.step === 2);
@@ -73,11 +78,7 @@ describe('GET /requests', () => {
   });
 
   it("shows each token only its own requests, with places in the one shared queue", async () => {
-    current = testApp({ maxConcurrent: 1, maxQueue: 4 });
-    const { app, pipeline } = current;
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    pipeline.hooks.denoise = (n) => (n === 2 ? gate : undefined);
+    const { app, open } = gatedApp(2);
     const other = { authorization: 'Bearer second-token-abcdefghijklmnop' };
     const send = (headers: Record<string, string>, seed: number) =>
       app.inject({ ...post({ prompt: `prompt ${seed}`, num_frames: 9, num_inference_steps: 3, seed }), headers: { 'content-type': 'application/json', ...headers } });
