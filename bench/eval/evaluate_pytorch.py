@@ -64,7 +64,7 @@ def run(model, cfg, vocab, items, frames, steps, guidance, seed, via_mp4, batch=
     tmp = tempfile.mkdtemp(prefix="spool-eval-") if via_mp4 else None
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
-        vids = to_uint8(sample(model, cfg, vocab, [it["prompt"] for it in chunk], num_frames=frames, steps=steps, guidance=guidance, seed=seed + i, guidance_rescale=cfg["defaults"].get("guidance_rescale", 0.0)))
+        vids = to_uint8(sample(model, cfg, vocab, [it["prompt"] for it in chunk], num_frames=frames, steps=steps, guidance=guidance, seed=seed + i))
         for j, (it, v) in enumerate(zip(chunk, vids)):
             if via_mp4:
                 p = os.path.join(tmp, "v%03d.mp4" % (i + j))
@@ -108,8 +108,8 @@ def main():
     # seed diversity on the first prompts
     div_items = shape_items[:4] + scene_items[:2]
     prompts = [it["prompt"] for it in div_items]
-    a = to_uint8(sample(model, cfg, vocab, prompts, num_frames=13, steps=steps, guidance=guidance, seed=1000, guidance_rescale=cfg["defaults"].get("guidance_rescale", 0.0))).astype(np.float32)
-    b = to_uint8(sample(model, cfg, vocab, prompts, num_frames=13, steps=steps, guidance=guidance, seed=2000, guidance_rescale=cfg["defaults"].get("guidance_rescale", 0.0))).astype(np.float32)
+    a = to_uint8(sample(model, cfg, vocab, prompts, num_frames=13, steps=steps, guidance=guidance, seed=1000)).astype(np.float32)
+    b = to_uint8(sample(model, cfg, vocab, prompts, num_frames=13, steps=steps, guidance=guidance, seed=2000)).astype(np.float32)
     result["seed_diversity_mean_abs_diff"] = [round(float(np.abs(x - y).mean() / 255.0), 4) for x, y in zip(a, b)]
     result["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(result, indent=1)

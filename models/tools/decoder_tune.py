@@ -46,27 +46,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import world  # noqa: E402
-from architecture import PackageModel  # noqa: E402
 from common import log, psnr, run_dir, save_atomic  # noqa: E402
-from config import load_config  # noqa: E402
 from dit_train import Bank  # noqa: E402
+from evaluate_pytorch import load_model  # noqa: E402
 from sampling import finish, to_unit  # noqa: E402
 from scheduler_reference import timesteps  # noqa: E402
-from tokenizer_build import build_vocab  # noqa: E402
 from vae_train import edge_l1  # noqa: E402
 
 F_PAIRS = 4  # 13 frames: the decoder sees one latent frame and its predecessor at a time
-
-
-def load_package(path, name):
-    ck = torch.load(path, map_location="cpu")
-    cfg = load_config(name)
-    cfg["vae"]["scaling_factor"] = ck["vae_scaling_factor"]
-    vocab = build_vocab()
-    model = PackageModel(cfg, len(vocab))
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
-    return ck, cfg, vocab, model
 
 
 def make_pairs(args, part):
@@ -74,7 +61,7 @@ def make_pairs(args, part):
     path = os.path.join(run_dir(args.run), "pairs_%d.pt" % part)
     if os.path.isfile(path):
         return
-    _, cfg, vocab, model = load_package(args.checkpoint, args.name)
+    model, cfg, vocab = load_model(args.name, args.checkpoint)
     bank = Bank(run_dir(args.bank_run))
     rng = np.random.RandomState(4242 + part)
     gen = torch.Generator().manual_seed(4242 + part)
@@ -151,7 +138,8 @@ def validate(dec, scale, val):
             if int(t0[k]) >= 250 and sp["kind"] == "shape":
                 expect = {key: sp[key] for key in ("shape", "color", "background", "direction")}
                 recs.append(judge.judge_frames(vids[k], expect))
-    out = {"psnr_finished": round(float(np.mean(finished)), 2), "psnr_clean": round(float(np.mean(clean)), 2), "n_judged": len(recs)}
+    mean = lambda xs: round(float(np.mean(xs)), 2) if xs else None  # noqa: E731
+    out = {"psnr_finished": mean(finished), "psnr_clean": mean(clean), "n_judged": len(recs)}
     for key in ("shape", "color", "background"):
         out[key] = round(float(np.mean([r["correct"][key] for r in recs])), 4)
     for sh in world.SHAPES:
@@ -163,7 +151,8 @@ def validate(dec, scale, val):
 def train(args):
     d = run_dir(args.run)
     logf = os.path.join(d, "log.jsonl")
-    ck, cfg, _, model = load_package(args.checkpoint, args.name)
+    model, cfg, _ = load_model(args.name, args.checkpoint)
+    ck = torch.load(args.checkpoint, map_location="cpu")  # best.pt keeps its other entries
     scale = cfg["vae"]["scaling_factor"]
     pairs = load_pairs(d, args.parts, args.wait_minutes)
     n = len(pairs["t0"])

@@ -19,7 +19,8 @@ here); ``--workers N`` runs N single-thread processes that average their
 gradients every step (gloo over 127.0.0.1), one per core.
 
 Every ``--eval-minutes`` the EMA model samples the fixed held-out prompts
-(``world.eval_set``) with the DDIM + CFG sampler; ``bench/eval/judge.py``
+(``world.eval_set``) with the DDIM + CFG sampler (guidance 5 and the package's
+guidance rescale, as the service samples); ``bench/eval/judge.py``
 scores them and the scores go to ``log.jsonl``; the best-scoring EMA weights
 are written as ``best.pt`` (an ``architecture.PackageModel`` state_dict with
 the VAE decoder — the latest of ``--decoder-run`` when given — loadable by ``export_package.py --checkpoint``).

@@ -21,10 +21,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from architecture import PackageModel  # noqa: E402
-from config import load_config  # noqa: E402
+from evaluate_pytorch import load_model  # noqa: E402
 from sampling import sample, to_uint8  # noqa: E402
-from tokenizer_build import build_vocab  # noqa: E402
 
 PROMPTS = [
     ("sunset-birds", "A serene sunset over the ocean with birds flying in the sky.", 49),
@@ -66,13 +64,7 @@ def main():
     torch.set_num_threads(2)
     import judge
 
-    cfg = load_config(args.name)
-    vocab = build_vocab()
-    st = torch.load(args.checkpoint, map_location="cpu")
-    cfg["vae"]["scaling_factor"] = st.get("vae_scaling_factor", cfg["vae"]["scaling_factor"])
-    model = PackageModel(cfg, len(vocab))
-    model.load_state_dict(st.get("state_dict", st), strict=False)
-    model.eval()
+    model, cfg, vocab = load_model(args.name, args.checkpoint)
     steps = args.steps or cfg["defaults"]["num_inference_steps"]
     g = args.guidance if args.guidance is not None else cfg["defaults"]["guidance_scale"]
     phi = cfg["defaults"].get("guidance_rescale", 0.0)
@@ -80,7 +72,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     index = []
     for key, prompt, n in PROMPTS:
-        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s, guidance_rescale=phi)) for s in seeds])
+        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s)) for s in seeds])
         sheet, cols = contact_sheet(vids, label="%s  (%d frames, seeds %s)" % (prompt, n, args.seeds))
         fname = "%s.png" % key
         sheet.save(os.path.join(args.out, fname), optimize=True)

@@ -56,8 +56,10 @@ def encode_text(model, vocab, cfg, prompts):
 
 
 @torch.no_grad()
-def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True, guidance_rescale=0.0):
-    """Generate videos: returns frames [B, n, 3, H, W] in [-1, 1] (or latents when decode=False)."""
+def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, seed=0, decode=True, guidance_rescale=None):
+    """Generate videos: returns frames [B, n, 3, H, W] in [-1, 1] (or latents when decode=False).
+
+    ``guidance_rescale`` None is the package's default, as in the service (see ``denoise``)."""
     sched = cfg["scheduler"]
     F, _ = plan_frames(num_frames, cfg["latent"]["temporal_compression"])
     c = cfg["latent"]["channels"]
@@ -73,7 +75,7 @@ def sample(model, cfg, vocab, prompts, num_frames=13, steps=30, guidance=5.0, se
 
 
 @torch.no_grad()
-def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator=None):
+def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator=None, guidance_rescale=None):
     """Latents the sampler makes from known clips: x0 [B, F, C, h, w] (scaled) noised to the
     first of the ``steps`` timesteps at or below ``t0``, then denoised from there (SDEdit)."""
     sched = cfg["scheduler"]
@@ -82,16 +84,19 @@ def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator
         return x0
     a = torch.tensor(float(train_schedule(cfg)[ts[0]]))
     x, _ = diffuse(x0, frame_noise(x0.shape, float(sched.get("frame_noise_correlation", 0.0)), generator), a)
-    return denoise(model, cfg, vocab, prompts, x, ts, steps, guidance)
+    return denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale)
 
 
 @torch.no_grad()
-def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale=0.0):
+def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale=None):
     """The DDIM + CFG loop over timesteps ``ts`` (a tail of ``timesteps(sched, steps)``) from latents x.
 
     ``guidance_rescale`` (phi) pulls the guided v back towards the spread of the conditional
-    one, per video: phi * v * std(v_cond) / std(v) + (1 - phi) * v (the service's ``cfgCombine``).
+    one, per video: phi * v * std(v_cond) / std(v) + (1 - phi) * v (the service's ``cfgCombine``);
+    None takes the package's ``defaults.guidance_rescale`` (0 when absent), as the service does.
     """
+    if guidance_rescale is None:
+        guidance_rescale = cfg["defaults"].get("guidance_rescale", 0.0)
     sched = cfg["scheduler"]
     ac = train_schedule(cfg)
     final = final_alpha_cumprod(sched, ac)
