@@ -284,6 +284,21 @@ def summarise(records):
     coh = [r["metrics"]["shape_consistency"] for r in records if r.get("metrics", {}).get("shape_consistency") is not None]
     if coh:
         out["shape_consistency_mean"] = round(float(np.mean(coh)), 4)
+    # Per expected shape: where shape accuracy is lost, and the mean fill ratio the split at 0.89 reads.
+    by_shape = {}
+    for r in records:
+        s = r["expect"].get("shape") if "shape" in r["correct"] else None
+        if s:
+            by_shape.setdefault(s, []).append(r)
+    if by_shape:
+        out["shape_by_expected"] = {
+            s: {
+                "accuracy": round(sum(r["correct"]["shape"] for r in rs) / len(rs), 4),
+                "n": len(rs),
+                "mean_fill": round(float(np.mean([r["metrics"].get("mean_fill") or 0.0 for r in rs])), 3),
+            }
+            for s, rs in sorted(by_shape.items())
+        }
     return out
 
 

@@ -221,6 +221,22 @@ class JudgeTest(unittest.TestCase):
             self.assertGreaterEqual(acc[k], 0.97, msg)
         self.assertGreaterEqual(acc["shape"], 0.95, msg)
 
+    def test_summary_splits_shape_by_expected_shape(self):
+        rng = np.random.RandomState(8)
+        recs = []
+        for shape in world.SHAPES:
+            for _ in range(2):
+                spec = world.sample_shape_spec(rng, "eval", shape=shape)
+                recs.append(judge.judge_frames(world.render(spec, 13), {k: spec[k] for k in SHAPE_KEYS}))
+        wrong = dict(recs[0], correct=dict(recs[0]["correct"], shape=False))  # one circle judged wrongly
+        scene = judge.judge_frames(world.render(world.sample_scene_spec(rng, "snow"), 13), {"scene": "snow"})
+        by = judge.summarise([wrong] + recs[1:] + [scene])["shape_by_expected"]
+        self.assertEqual(sorted(by), ["circle", "square", "triangle"])
+        self.assertEqual({s: (v["accuracy"], v["n"]) for s, v in by.items()}, {"circle": (0.5, 2), "square": (1.0, 2), "triangle": (1.0, 2)})
+        self.assertGreater(by["square"]["mean_fill"], 0.89)
+        self.assertTrue(0.66 < by["circle"]["mean_fill"] < 0.89, by)
+        self.assertLess(by["triangle"]["mean_fill"], 0.66)
+
     def test_judge_reads_reversed_motion(self):
         # the same clip played backwards moves the opposite way
         rng = np.random.RandomState(6)
