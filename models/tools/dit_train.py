@@ -246,12 +246,29 @@ def main():
         train(0, args)
 
 
+def stop_with_parent():
+    """A spawned worker gets SIGTERM when the process that spawned it dies (Linux), so stopping
+    the command (Ctrl-C, kill) never leaves workers training on their own."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except OSError:
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        sys.exit(1)
+
+
 def train(rank, args):
     """One worker: with --workers N, N of these keep identical weights and average gradients every step."""
     workers = args.workers
     lead = rank == 0
     if workers > 1:
         import torch.distributed as dist
+
+        stop_with_parent()
 
         dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % args.port, rank=rank, world_size=workers)
     torch.set_num_threads(args.threads)
