@@ -52,7 +52,7 @@ def template_regex(tpl, flags=0):
     alt = lambda words: "|".join(sorted((re.escape(w) for w in set(words) if w), key=len, reverse=True))  # noqa: E731
     colours = alt(world.COLOR_NAMES + ["grey"])
     fields = {
-        "a": r"(?P<a>an?)", "A": r"(?P<A>An?)",
+        "a": r"(?:an?)", "A": r"(?:An?)",
         "sz": r"(?:(?:%s) )?" % alt(w for ws in world.SIZE_WORDS.values() for w in ws),
         "f": r"(?:%s)?" % alt(world.FILLER_UNKNOWN),
         "c": r"(?P<c>%s)" % colours, "b": r"(?P<b>%s)" % colours,
@@ -174,6 +174,19 @@ class WorldTest(unittest.TestCase):
         for it in scene_items:
             sc = it["expect"]["scene"]
             self.assertIn(it["prompt"], world.SCENE_CAPTIONS[sc][1] + ([seed_prompt] if sc == "sunset" else []), sc)
+
+    def test_articles_agree_with_the_next_word(self):
+        rng = np.random.RandomState(9)
+        texts = [world.caption(world.sample_shape_spec(rng, split), rng, split) for split in ("train", "eval") for _ in range(400)]
+        texts += [it["prompt"] for it in world.eval_set()]
+        seen = set()
+        for text in texts:
+            words = re.findall(r"[a-z]+", text.lower())
+            for art, nxt in zip(words, words[1:]):
+                if art in ("a", "an"):
+                    self.assertEqual(art, "an" if nxt[0] in "aeiou" else "a", text)
+                    seen.add(art)
+        self.assertEqual(seen, {"a", "an"})
 
     def test_template_regex_reads_training_captions(self):
         # the eval-set test's "no training template" check relies on these patterns recognising

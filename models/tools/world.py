@@ -29,6 +29,8 @@ phrases and (shape, colour, background) triples are split into train and
 held-out sets (``split="train"`` / ``"eval"``).
 """
 
+import re
+
 import numpy as np
 
 SIZE = 32
@@ -347,24 +349,24 @@ SIZE_WORDS = {"small": ["small", "tiny", "little"], "medium": [""], "large": ["l
 FILLER_UNKNOWN = ["", "", "", "", "lovely ", "simple ", "bright ", "solid "]
 
 SHAPE_TEMPLATES_TRAIN = [
-    "{a} {sz}{c} {s} {d} on a {b} background",
-    "{A} {sz}{c} {s} {d} across a {b} backdrop.",
+    "{a} {sz}{c} {s} {d} on {a} {b} background",
+    "{A} {sz}{c} {s} {d} across {a} {b} backdrop.",
     "{c} {s}, {d}, {b} background",
-    "{a} {f}{sz}{c} {s} {d} over a {b} background",
+    "{a} {f}{sz}{c} {s} {d} over {a} {b} background",
     "{A} {sz}{c} {s} {d} on {b}.",
     "{b} background, {c} {s} {d}",
-    "the {c} {s} is {d} on a {b} background",
-    "{a} {b} background with a {sz}{c} {s} {d}",
-    "{sz}{c} {s} {d} in front of a {b} backdrop",
+    "the {c} {s} is {d} on {a} {b} background",
+    "{a} {b} background with {a} {sz}{c} {s} {d}",
+    "{sz}{c} {s} {d} in front of {a} {b} backdrop",
     "{A} {c} {s} {d}, {b} background.",
     "video of {a} {sz}{c} {s} {d} on a plain {b} background",
     "{c} {s} {d} against {b}",
-    "on a {b} backdrop, {a} {sz}{c} {s} {d}",
+    "on {a} {b} backdrop, {a} {sz}{c} {s} {d}",
     "a plain {b} background and {a} {c} {s} {d}",
 ]
 SHAPE_TEMPLATES_EVAL = [
     "there is {a} {sz}{c} {s} {d} over a plain {b} backdrop",
-    "{A} {c} {s} on a {b} background, {d}.",
+    "{A} {c} {s} on {a} {b} background, {d}.",
     "{b} backdrop; {sz}{c} {s} {d}",
 ]
 
@@ -391,6 +393,9 @@ SCENE_CAPTIONS = {
 }
 
 
+ARTICLE = "\x00"  # marks an article slot in a formatted template until the next word is known
+
+
 def _article(word):
     return "an" if word[:1] in "aeiou" else "a"
 
@@ -410,10 +415,10 @@ def caption(spec, rng, split="train"):
         c = spec["color"]
         if c == "gray" and rng.rand() < 0.3:
             c = "grey"
-        first = (f + sz + c).split()[0]
-        a = _article(first)
-        text = tpl.format(a=a, A=a.capitalize(), sz=sz, f=f, c=c, s=pick(SHAPE_WORDS[spec["shape"]]), d=pick(DIR_PHRASES[spec["direction"]][idx]), b=spec["background"])
+        text = tpl.format(a=ARTICLE + "a", A=ARTICLE + "A", sz=sz, f=f, c=c, s=pick(SHAPE_WORDS[spec["shape"]]), d=pick(DIR_PHRASES[spec["direction"]][idx]), b=spec["background"])
         text = " ".join(text.split())
+        # "a" or "an" by the word that follows in this template ("an orange", "a small orange")
+        text = re.sub(ARTICLE + r"([aA]) (\S+)", lambda m: _article(m.group(2)).replace("a", m.group(1), 1) + " " + m.group(2), text)
     if split == "train":
         r = rng.rand()
         if r < 0.2:
