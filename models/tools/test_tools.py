@@ -14,7 +14,12 @@ no files from ``~/.cache``), so the suite runs in seconds beside a training job.
 import json
 import os
 import re
+import select
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -450,6 +455,63 @@ class TrainingLossTest(unittest.TestCase):
         loss(pred).backward()
         self.assertGreater(float(pred.grad[0].abs().sum()), 0.0)
         self.assertEqual(float(pred.grad[2:].abs().sum()), 0.0)
+
+
+class WorkerLifetimeTest(unittest.TestCase):
+    def test_spawned_worker_stops_with_its_parent(self):
+        """A worker armed by dit_train.stop_with_parent ends when the process that spawned it is killed."""
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "parent.py")  # spawn re-imports the main module: it must be a file
+            with open(script, "w") as f:
+                f.write(WORKER_PARENT)
+            parent = subprocess.Popen([sys.executable, script, HERE], stdout=subprocess.PIPE, text=True)
+            worker = None
+            try:
+                ready, _, _ = select.select([parent.stdout], [], [], 60)
+                self.assertTrue(ready, "the worker never reported its pid")
+                worker = int(parent.stdout.readline())
+                self.assertTrue(running(worker))
+                os.kill(parent.pid, signal.SIGKILL)
+                parent.wait()
+                deadline = time.time() + 20
+                while running(worker) and time.time() < deadline:
+                    time.sleep(0.1)
+                self.assertFalse(running(worker), "the worker outlived its parent")
+            finally:
+                parent.kill()
+                parent.wait()
+                if worker and running(worker):  # a failed run leaves no worker behind either
+                    os.kill(worker, signal.SIGKILL)
+
+
+# Spawns one worker that arms stop_with_parent, prints its pid once armed, then sleeps.
+WORKER_PARENT = """
+import multiprocessing as mp, sys, time
+sys.path.insert(0, sys.argv[1])
+
+def work(q):
+    import dit_train
+    dit_train.stop_with_parent()
+    import os
+    q.put(os.getpid())
+    time.sleep(120)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    ctx.Process(target=work, args=(q,)).start()
+    print(q.get(), flush=True)
+    time.sleep(120)
+"""
+
+
+def running(pid):
+    """True while pid exists and is not a zombie (an orphan stays one where PID 1 does not reap)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 if __name__ == "__main__":
