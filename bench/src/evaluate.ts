@@ -40,7 +40,7 @@ const pkg = loadModelPackage(path.resolve(values.model!));
 const m = pkg.manifest;
 const steps = values.steps ? Number(values.steps) : m.defaults.num_inference_steps;
 const guidance = values.guidance ? Number(values.guidance) : m.defaults.guidance_scale;
-const guidanceRescale = values['guidance-rescale'] ? Number(values['guidance-rescale']) : (m.defaults.guidance_rescale ?? 0);
+const guidanceRescale = values['guidance-rescale'] ? Number(values['guidance-rescale']) : m.defaults.guidance_rescale;
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function evalSet(): Promise<EvalItem[]> {

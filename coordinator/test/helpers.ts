@@ -27,7 +27,7 @@ export const manifest: ModelManifest = {
     timestep_spacing: 'trailing',
     set_alpha_to_one: true,
   },
-  defaults: { num_inference_steps: 4, guidance_scale: 6, fps: 24, num_frames: 9 },
+  defaults: { num_inference_steps: 4, guidance_scale: 6, guidance_rescale: 0, fps: 24, num_frames: 9 },
   limits: { min_frames: 8, max_frames: 100, min_fps: 1, max_fps: 60, max_inference_steps: 100, max_guidance_scale: 20, max_prompt_chars: 200 },
 };
 

@@ -89,7 +89,7 @@ describe('spool end to end', () => {
     expect(info.config).toEqual({
       default_steps: manifest.defaults.num_inference_steps,
       default_guidance: manifest.defaults.guidance_scale,
-      default_guidance_rescale: manifest.defaults.guidance_rescale ?? 0,
+      default_guidance_rescale: manifest.defaults.guidance_rescale,
       min_frames: manifest.limits.min_frames,
       max_frames: manifest.limits.max_frames,
       default_fps: manifest.defaults.fps,

@@ -61,8 +61,8 @@ export interface ModelManifest {
   readonly defaults: {
     readonly num_inference_steps: number;
     readonly guidance_scale: number;
-    /** φ of guidance rescale, 0..1; absent means 0 (plain classifier-free guidance). */
-    readonly guidance_rescale?: number;
+    /** φ of guidance rescale, 0..1; the loader fills in 0 (plain classifier-free guidance) when the file omits it. */
+    readonly guidance_rescale: number;
     readonly fps: number;
     readonly num_frames: number;
   };
@@ -98,13 +98,14 @@ export const DEFAULT_MODEL = 'cogvideox-mini';
 export function loadModelPackage(dir: string): ModelPackage {
   const abs = path.resolve(dir);
   const file = path.join(abs, 'manifest.json');
-  let manifest: ModelManifest;
+  let json: ManifestFile;
   try {
-    manifest = JSON.parse(readFileSync(file, 'utf8')) as ModelManifest;
+    json = JSON.parse(readFileSync(file, 'utf8')) as ManifestFile;
   } catch (err) {
     throw new ManifestError(`cannot read model manifest ${file}: ${(err as Error).message}`);
   }
-  checkManifest(manifest, file);
+  checkManifest(json, file);
+  const manifest: ModelManifest = { ...json, defaults: { ...json.defaults, guidance_rescale: json.defaults.guidance_rescale ?? 0 } };
   return Object.freeze({
     dir: abs,
     manifest: deepFreeze(manifest),
@@ -112,7 +113,12 @@ export function loadModelPackage(dir: string): ModelPackage {
   });
 }
 
-function checkManifest(m: ModelManifest, file: string): void {
+/** manifest.json as written: fields the loader defaults may be absent. */
+type ManifestFile = Omit<ModelManifest, 'defaults'> & {
+  readonly defaults: Omit<ModelManifest['defaults'], 'guidance_rescale'> & { readonly guidance_rescale?: number };
+};
+
+function checkManifest(m: ManifestFile, file: string): void {
   const need = (ok: unknown, what: string): void => {
     if (!ok) throw new ManifestError(`${file}: ${what}`);
   };

@@ -35,6 +35,7 @@ describe('model manifests', () => {
 
   it('accepts a guidance rescale in [0, 1] and names the field otherwise', () => {
     expect(loadModelPackage(packageWith((m) => (m.defaults.guidance_rescale = 0.7))).manifest.defaults.guidance_rescale).toBe(0.7);
+    expect(loadModelPackage(packageWith((m) => delete m.defaults.guidance_rescale)).manifest.defaults.guidance_rescale).toBe(0);
     for (const bad of [1.5, -0.1, '0.7']) {
       expect(() => loadModelPackage(packageWith((m) => (m.defaults.guidance_rescale = bad)))).toThrow(/defaults\.guidance_rescale must be a number in \[0, 1\]/);
     }

@@ -51,7 +51,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         numFrames: b.num_frames ?? m.defaults.num_frames,
         fps: b.fps ?? m.defaults.fps,
         guidanceScale: b.guidance_scale ?? m.defaults.guidance_scale,
-        guidanceRescale: b.guidance_rescale ?? m.defaults.guidance_rescale ?? 0,
+        guidanceRescale: b.guidance_rescale ?? m.defaults.guidance_rescale,
         steps: b.num_inference_steps ?? m.defaults.num_inference_steps,
         seed: b.seed ?? randomSeed(),
       };

@@ -17,7 +17,7 @@ export function generateBodySchema(m: ModelManifest) {
       fps: Type.Optional(Type.Integer({ minimum: l.min_fps, maximum: l.max_fps, default: m.defaults.fps })),
       guidance_scale: Type.Optional(Type.Number({ minimum: 0, maximum: l.max_guidance_scale, default: m.defaults.guidance_scale })),
       guidance_rescale: Type.Optional(
-        Type.Number({ minimum: 0, maximum: 1, default: m.defaults.guidance_rescale ?? 0, description: 'Pulls strongly guided predictions back to the spread of the prompt branch; 0 is plain guidance.' }),
+        Type.Number({ minimum: 0, maximum: 1, default: m.defaults.guidance_rescale, description: 'Pulls strongly guided predictions back to the spread of the prompt branch; 0 is plain guidance.' }),
       ),
       num_inference_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: l.max_inference_steps, default: m.defaults.num_inference_steps })),
       seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED, description: 'Same seed, same video; random when absent.' })),

@@ -95,7 +95,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
       config: {
         default_steps: m.defaults.num_inference_steps,
         default_guidance: m.defaults.guidance_scale,
-        default_guidance_rescale: m.defaults.guidance_rescale ?? 0,
+        default_guidance_rescale: m.defaults.guidance_rescale,
         min_frames: m.limits.min_frames,
         max_frames: m.limits.max_frames,
         default_fps: m.defaults.fps,
