@@ -145,7 +145,7 @@ def build_reference(seed=0):
             "guidance_scale": g,
             "uncond": uncond.tolist(),
             "cond": cond.tolist(),
-            "combined": (uncond + g * (cond - uncond)).tolist(),
+            "combined": combined.tolist(),
             "guidance_rescale": phi,
             "rescaled": rescaled.tolist(),
         },
