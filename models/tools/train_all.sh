@@ -1,6 +1,6 @@
 #!/bin/sh
 # Rebuild cogvideox-mini from nothing: VAE -> latent bank -> (decoder fine-tune || text encoder + DiT)
-# -> export -> evaluation -> samples. About 2 h 20 min on 2 shared CPU cores.
+# -> export -> evaluation -> samples. About 2 h 15 min on 2 shared CPU cores (measured at full length).
 #
 #   nohup nice -n 19 sh models/tools/train_all.sh > ~/.cache/spool-train/train_all.log 2>&1 &
 #
