@@ -131,6 +131,12 @@ describe('classifier-free guidance', () => {
     const expected = s.step(t, Float64Array.from(x), Float64Array.from(g.combined));
     const got = s.guidedStep(t, Float64Array.from(x), Float64Array.from(g.uncond), Float64Array.from(g.cond), g.guidance_scale);
     expectClose(got, expected, 1e-12);
+    // the next step of the same request, with its own branches, is not disturbed by the one before
+    const t2 = ref.trajectories[0].steps[2].t;
+    const cond2 = g.cond.map((c: number) => -0.5 * c);
+    const expected2 = s.step(t2, Float64Array.from(got), cfgCombine(Float64Array.from(g.uncond), Float64Array.from(cond2), 3, new Float64Array(cond2.length), 0.7));
+    const got2 = s.guidedStep(t2, Float64Array.from(got), Float64Array.from(g.uncond), Float64Array.from(cond2), 3, 0.7);
+    expectClose(got2, expected2, 1e-12);
   });
 });
 

@@ -28,6 +28,8 @@ export class Scheduler {
   readonly initNoiseSigma = 1;
   private readonly alphas: Float64Array;
   private readonly finalAlpha: number;
+  /** The guided v of one step, reused across the steps of this request. */
+  private guided?: Float64Array;
 
   constructor(
     private readonly cfg: ScheduleConfig | SchedulerConfig,
@@ -52,7 +54,8 @@ export class Scheduler {
 
   /** Guidance combine (with its rescale, see `cfgCombine`) then step: the whole sampler update of one timestep. */
   guidedStep<T extends FloatArray>(t: number, sample: T, uncond: FloatArray, cond: FloatArray, guidance: number, rescale = 0): T {
-    const v = cfgCombine(uncond, cond, guidance, new Float64Array(sample.length), rescale);
+    if (this.guided?.length !== sample.length) this.guided = new Float64Array(sample.length);
+    const v = cfgCombine(uncond, cond, guidance, this.guided, rescale);
     return this.step(t, sample, v);
   }
 }
