@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { loadModelPackage, MODELS_DIR } from '@spool/shared';
+import { loadModelPackage, MODELS_DIR, readInt, readNumber } from '@spool/shared';
 import { REPO_ROOT, startStack } from '@spool/infra';
 
 const run = promisify(execFile);
@@ -36,18 +36,18 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     guidance: { type: 'string' },
     'guidance-rescale': { type: 'string' },
-    limit: { type: 'string', default: '1000' },
-    seeds: { type: 'string', default: '3' },
+    limit: { type: 'string' },
+    seeds: { type: 'string' },
     out: { type: 'string' },
   },
 });
 const pkg = loadModelPackage(path.resolve(values.model!));
 const m = pkg.manifest;
-const steps = values.steps ? Number(values.steps) : m.defaults.num_inference_steps;
-const guidance = values.guidance ? Number(values.guidance) : m.defaults.guidance_scale;
-const guidanceRescale = values['guidance-rescale'] ? Number(values['guidance-rescale']) : m.defaults.guidance_rescale;
-const seeds = Number(values.seeds);
-if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds must be a whole number of at least 1 (got ${values.seeds})`);
+const steps = readInt(values, 'steps', m.defaults.num_inference_steps, { min: 1, max: m.limits.max_inference_steps });
+const guidance = readNumber(values, 'guidance', m.defaults.guidance_scale, { min: 0, max: m.limits.max_guidance_scale });
+const guidanceRescale = readNumber(values, 'guidance-rescale', m.defaults.guidance_rescale, { min: 0, max: 1 });
+const seeds = readInt(values, 'seeds', 3, { min: 1, max: 20 });
+const limit = readInt(values, 'limit', 1000, { min: 1 });
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function evalSet(): Promise<EvalItem[]> {
@@ -72,7 +72,7 @@ async function decodeRgb(file: string): Promise<Buffer> {
   return stdout;
 }
 
-const items = (await evalSet()).slice(0, Number(values.limit));
+const items = (await evalSet()).slice(0, limit);
 const dir = mkdtempSync(path.join(tmpdir(), 'spool-eval-'));
 say(`evaluate: ${m.name}, ${items.length} held-out prompts × ${seeds} seeds, ${steps} steps, guidance ${guidance}, guidance rescale ${guidanceRescale}`);
 const stack = await startStack({ modelDir: pkg.dir, shards: 2, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' } });

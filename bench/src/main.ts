@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR } from '@spool/shared';
+import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, readInt } from '@spool/shared';
 import { REPO_ROOT } from '@spool/infra';
 import { measureService } from './service.ts';
 import { measureStageCosts } from './stage-costs.ts';
@@ -18,22 +18,17 @@ import { ratio } from './stats.ts';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: path.join(MODELS_DIR, DEFAULT_MODEL) },
-    frames: { type: 'string', default: '49' },
-    steps: { type: 'string', default: '20' },
-    runs: { type: 'string', default: '3' },
-    requests: { type: 'string', default: '4' },
+    frames: { type: 'string' },
+    steps: { type: 'string' },
+    runs: { type: 'string' },
+    requests: { type: 'string' },
     out: { type: 'string' },
   },
 });
-const positive = (name: string, v: string | undefined, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max} (got ${v})`);
-  return n;
-};
-const numFrames = positive('frames', values.frames, 100);
-const steps = positive('steps', values.steps, 100);
-const runs = positive('runs', values.runs, 20);
-const requests = positive('requests', values.requests, 16);
+const numFrames = readInt(values, 'frames', 49, { min: 1, max: 100 });
+const steps = readInt(values, 'steps', 20, { min: 1, max: 100 });
+const runs = readInt(values, 'runs', 3, { min: 1, max: 20 });
+const requests = readInt(values, 'requests', 4, { min: 1, max: 16 });
 const pkg = loadModelPackage(path.resolve(values.model!));
 const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 
