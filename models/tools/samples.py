@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from evaluate_pytorch import load_model  # noqa: E402
-from sampling import sample, to_uint8  # noqa: E402
+from sampling import default_guidance_rescale, sample, to_uint8  # noqa: E402
 
 PROMPTS = [
     ("sunset-birds", "A serene sunset over the ocean with birds flying in the sky.", 49),
@@ -67,12 +67,12 @@ def main():
     model, cfg, vocab = load_model(args.name, args.checkpoint)
     steps = args.steps or cfg["defaults"]["num_inference_steps"]
     g = args.guidance if args.guidance is not None else cfg["defaults"]["guidance_scale"]
-    phi = cfg["defaults"].get("guidance_rescale", 0.0)
+    phi = default_guidance_rescale(cfg)
     seeds = [int(s) for s in args.seeds.split(",")]
     os.makedirs(args.out, exist_ok=True)
     index = []
     for key, prompt, n in PROMPTS:
-        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s)) for s in seeds])
+        vids = np.concatenate([to_uint8(sample(model, cfg, vocab, [prompt], num_frames=n, steps=steps, guidance=g, seed=s, guidance_rescale=phi)) for s in seeds])
         sheet, cols = contact_sheet(vids, label="%s  (%d frames, seeds %s)" % (prompt, n, args.seeds))
         fname = "%s.png" % key
         sheet.save(os.path.join(args.out, fname), optimize=True)

@@ -87,6 +87,11 @@ def finish(model, cfg, vocab, prompts, x0, t0, steps=30, guidance=5.0, generator
     return denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale)
 
 
+def default_guidance_rescale(cfg):
+    """The package's ``defaults.guidance_rescale``, 0 when the config omits it (the service's manifest loader does the same)."""
+    return cfg["defaults"].get("guidance_rescale", 0.0)
+
+
 @torch.no_grad()
 def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale=None):
     """The DDIM + CFG loop over timesteps ``ts`` (a tail of ``timesteps(sched, steps)``) from latents x.
@@ -96,7 +101,7 @@ def denoise(model, cfg, vocab, prompts, x, ts, steps, guidance, guidance_rescale
     None takes the package's ``defaults.guidance_rescale`` (0 when absent), as the service does.
     """
     if guidance_rescale is None:
-        guidance_rescale = cfg["defaults"].get("guidance_rescale", 0.0)
+        guidance_rescale = default_guidance_rescale(cfg)
     sched = cfg["scheduler"]
     ac = train_schedule(cfg)
     final = final_alpha_cumprod(sched, ac)
