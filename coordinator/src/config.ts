@@ -5,11 +5,14 @@
 import path from 'node:path';
 import {
   ConfigError,
+  DEFAULT_HEARTBEAT_MS,
   DEFAULT_MODEL,
   MODELS_DIR,
   deepFreeze,
   readInt,
   readList,
+  readOptionalString,
+  readSeedFile,
   readString,
   type Env,
   type ModelManifest,
@@ -21,6 +24,14 @@ export interface CoordinatorConfig {
   /** Bearer tokens accepted by POST /generate. */
   readonly apiTokens: readonly string[];
   readonly natsUrl: string;
+  /** The seed of the coordinator's bus identity (SPOOL_NATS_KEY_FILE); absent on a bus without authorization. */
+  readonly natsSeed?: string;
+  /** Silence from the worker holding a call after which the call is lost and sent again (SPOOL_CALL_LOST_MS). */
+  readonly callLostMs: number;
+  /** Tries of one stage call at most (SPOOL_RETRY_ATTEMPTS). */
+  readonly retryAttempts: number;
+  /** Retries of a lost call start only this long after its first failure (SPOOL_RETRY_BUDGET_MS). */
+  readonly retryBudgetMs: number;
   readonly modelDir: string;
   /** Requests running at once. */
   readonly maxConcurrent: number;
@@ -65,11 +76,25 @@ export function loadConfig(env: Env): CoordinatorConfig {
     );
   }
 
+  const heartbeatMs = readInt(env, 'SPOOL_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 });
+  const callLostMs = readInt(env, 'SPOOL_CALL_LOST_MS', Math.max(3_000, 4 * heartbeatMs), { min: 100, max: 600_000 });
+  if (callLostMs < 3 * heartbeatMs) {
+    throw new ConfigError(
+      `SPOOL_CALL_LOST_MS (${callLostMs}) must be at least three heartbeats (3 × SPOOL_HEARTBEAT_MS = ${3 * heartbeatMs}): ` +
+        'a worker that is only a little late would look lost; raise SPOOL_CALL_LOST_MS or lower SPOOL_HEARTBEAT_MS',
+    );
+  }
+  const keyFile = readOptionalString(env, 'SPOOL_NATS_KEY_FILE');
+
   return deepFreeze({
     host: readString(env, 'SPOOL_HOST', '0.0.0.0'),
     port: readInt(env, 'SPOOL_PORT', 9000, { min: 0, max: 65_535 }),
     apiTokens,
     natsUrl: readString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
+    natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
+    callLostMs,
+    retryAttempts: readInt(env, 'SPOOL_RETRY_ATTEMPTS', 5, { min: 1, max: 100 }),
+    retryBudgetMs: readInt(env, 'SPOOL_RETRY_BUDGET_MS', 8_000, { min: 0, max: 3_600_000 }),
     modelDir: path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL))),
     maxConcurrent: readInt(env, 'SPOOL_MAX_CONCURRENT', DEFAULT_MAX_CONCURRENT, { min: 1, max: 1_024 }),
     batchWindowMs: readInt(env, 'SPOOL_BATCH_WINDOW_MS', DEFAULT_BATCH_WINDOW_MS, { min: 0, max: 1_000 }),

@@ -8,7 +8,9 @@
 import {
   ConfigError,
   connectNats,
+  COORDINATOR_IDENTITY,
   createLogger,
+  inboxPrefix,
   loadModelPackage,
   ManifestError,
   startTelemetry,
@@ -21,6 +23,7 @@ import { coordinatorError } from './errors.ts';
 import { InFlight } from './http/in-flight.ts';
 import { CachedSystemInfo } from './http/system-info.ts';
 import { NatsPipeline } from './pipeline/nats-pipeline.ts';
+import { DEFAULT_RETRY } from './pipeline/retry.ts';
 import { listen } from './server.ts';
 import { DiscoveredTopology } from './topology.ts';
 
@@ -41,7 +44,12 @@ async function main(): Promise<void> {
   }
   const { manifest } = pkg;
   const telemetry = startTelemetry('spool-coordinator');
-  const nc = await connectNats(config.natsUrl, 'spool-coordinator', true);
+  const nc = await connectNats({
+    servers: config.natsUrl,
+    name: 'spool-coordinator',
+    auth: { identity: COORDINATOR_IDENTITY, inboxPrefix: inboxPrefix(manifest.name, COORDINATOR_IDENTITY), seed: config.natsSeed },
+  });
+  if (!config.natsSeed) log.warn('SPOOL_NATS_KEY_FILE is not set: connecting without bus credentials (only a NATS without authorization accepts that)');
   log.info(
     { nats: config.natsUrl, model: manifest.name, shards: config.shards, max_concurrent: config.maxConcurrent, batch_window_ms: config.batchWindowMs, max_batch: config.maxBatch },
     'connected to NATS',
@@ -50,11 +58,21 @@ async function main(): Promise<void> {
   const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, shards: config.shards });
   const stopWatching = topology.watch(1_000);
   const inFlight = new InFlight();
+  const pipeline = new NatsPipeline({
+    nc,
+    model: manifest.name,
+    shards: config.shards,
+    stageTimeoutMs: config.stageTimeoutMs,
+    lostAfterMs: config.callLostMs,
+    retry: { ...DEFAULT_RETRY, attempts: config.retryAttempts, budgetMs: config.retryBudgetMs },
+    topology,
+    log,
+  });
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info
   const app = build({
     manifest,
-    pipeline: new NatsPipeline({ nc, model: manifest.name, shards: config.shards, stageTimeoutMs: config.stageTimeoutMs, topology }),
+    pipeline,
     topology,
     apiTokens: config.apiTokens,
     maxConcurrent: config.maxConcurrent,
@@ -85,6 +103,7 @@ async function main(): Promise<void> {
     }
     await closed.catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
     stopWatching();
+    pipeline.close();
     await nc.drain().catch(() => nc.close());
     await telemetry.shutdown();
     log.info('stopped');

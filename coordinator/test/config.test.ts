@@ -1,5 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_MODEL, MODELS_DIR } from '@spool/shared';
+import { ConfigError, createBusCredentials, DEFAULT_MODEL, keyFileOf, MODELS_DIR, writeBusCredentials } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
 import { checkLayout, loadConfig } from '../src/config.ts';
 import { manifest } from './helpers.ts';
@@ -54,9 +56,28 @@ describe('loadConfig', () => {
     [{ ...base, SPOOL_MAX_BATCH: '0' }, /SPOOL_MAX_BATCH="0" must be an integer from 1/],
     [{ ...base, SPOOL_BATCH_WINDOW_MS: '-1' }, /SPOOL_BATCH_WINDOW_MS="-1" must be an integer from 0/],
     [{ ...base, SPOOL_STAGE_TIMEOUT_MS: '90000', SPOOL_REQUEST_TIMEOUT_MS: '60000' }, /SPOOL_REQUEST_TIMEOUT_MS \(60000\) is shorter than SPOOL_STAGE_TIMEOUT_MS \(90000\)/],
+    [{ ...base, SPOOL_HEARTBEAT_MS: '1000', SPOOL_CALL_LOST_MS: '2000' }, /SPOOL_CALL_LOST_MS \(2000\) must be at least three heartbeats \(3 × SPOOL_HEARTBEAT_MS = 3000\)/],
+    [{ ...base, SPOOL_NATS_KEY_FILE: '/nonexistent/coordinator.nk' }, /SPOOL_NATS_KEY_FILE=\/nonexistent\/coordinator.nk: cannot read the NATS key file/],
+    [{ ...base, SPOOL_NATS_KEY_FILE: '/etc/hostname' }, /does not hold a NATS user nkey seed/],
   ])('refuses %j with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the bus identity key and the lost-call settings', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'spool-config-'));
+    try {
+      const creds = createBusCredentials(['coordinator'], { model: 'm', shards: 1 });
+      writeBusCredentials(dir, creds);
+      const c = loadConfig({ ...base, SPOOL_NATS_KEY_FILE: keyFileOf(dir, 'coordinator'), SPOOL_HEARTBEAT_MS: '250' });
+      expect(c.natsSeed).toBe(creds.keys[0].seed);
+      // Four heartbeats of silence by default, and never under three seconds.
+      expect(c.callLostMs).toBe(3_000);
+      expect(loadConfig({ ...base, SPOOL_HEARTBEAT_MS: '2000' }).callLostMs).toBe(8_000);
+      expect(loadConfig(base)).toMatchObject({ retryAttempts: 5, retryBudgetMs: 8_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('checks the shard count against the model', () => {

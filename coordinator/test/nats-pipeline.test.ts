@@ -1,19 +1,29 @@
 /**
- * The NATS pipeline against a real nats-server and fake stage workers served
- * with shared's serveStage: the shard chain, the VAE → video-encoder forward,
- * discovery for /health and /info, and a missing shard named in the error.
+ * The NATS pipeline against a real nats-server with the bus's authorization
+ * (one nkey identity per process, each with its permissions) and fake stage
+ * workers served with shared's serveStage: the shard chain, the VAE →
+ * video-encoder forward, discovery for /health and /info, and a missing
+ * shard named in the error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
+  busIdentities,
   connectNats,
+  COORDINATOR_IDENTITY,
+  createBusCredentials,
   createLogger,
+  inboxPrefix,
   serveStage,
+  stageIdentity,
   stageLabel,
   stageSubject,
   tensor,
   WORKER_METADATA,
+  type BusCredentials,
   type StageHandler,
   type StageRole,
   type StageServer,
@@ -32,6 +42,16 @@ const log = createLogger('test', { SPOOL_LOG_LEVEL: 'silent' });
 
 let server: ChildProcess | undefined;
 let url = '';
+let dir = '';
+let creds: BusCredentials;
+
+/** Connects as one identity of the bus, with its key. */
+function connectAs(identity: string, name: string): Promise<NatsConnection> {
+  const seed = creds.keys.find((k) => k.identity === identity)?.seed;
+  return connectNats({ servers: url, name, auth: { identity, inboxPrefix: inboxPrefix(MODEL, identity), seed } });
+}
+
+const RETRY = { attempts: 2, budgetMs: 1_000, backoffMs: { first: 100, cap: 200 } };
 let nc: NatsConnection;
 const workers = new Map<string, StageServer>();
 
@@ -47,7 +67,7 @@ async function freePort(): Promise<number> {
 async function startWorker(role: StageRole, handler: StageHandler, shard?: number): Promise<void> {
   const label = stageLabel(role, shard);
   const subject = stageSubject(MODEL, role, shard);
-  const conn = await connectNats(url, `test-${label}`);
+  const conn = await connectAs(stageIdentity(role, shard), `test-${label}`);
   const endpoint = { denoiser: 'denoise', 'text-encoder': 'encode', 'vae-decoder': 'decode', 'video-encoder': 'encode' }[role];
   workers.set(
     label,
@@ -82,10 +102,11 @@ const handlers = {
     const s = m.tensors.sample;
     return { meta: {}, tensors: { model_output: tensor('float32', s.shape, new Float32Array(s.data.length).fill(0.25)) } };
   }) satisfies StageHandler,
-  vae: (async (m) => {
-    const fwd = m.meta.forward as { subject: string; meta: Record<string, unknown> };
-    return { meta: fwd.meta, tensors: { frames: tensor('uint8', [4], new Uint8Array(4)) }, forwardTo: fwd.subject };
-  }) satisfies StageHandler,
+  vae: (async (m) => ({
+    meta: m.meta.video as Record<string, unknown>,
+    tensors: { frames: tensor('uint8', [4], new Uint8Array(4)) },
+    forwardTo: stageSubject(MODEL, 'video-encoder'),
+  })) satisfies StageHandler,
   video: (async (m) => ({ meta: { frames: m.meta.num_frames, fps: m.meta.fps, width: m.meta.width, height: m.meta.height, codec: 'h264', bytes: MP4.byteLength }, tensors: { mp4: tensor('uint8', [MP4.byteLength], MP4) } })) satisfies StageHandler,
 };
 
@@ -93,8 +114,11 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `nats://127.0.0.1:${port}`;
-    server = spawn(NATS_BIN as string, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    nc = await connectNats(url, 'test-coordinator', true);
+    creds = createBusCredentials(busIdentities(2), { model: MODEL, shards: 2 });
+    dir = mkdtempSync(path.join(tmpdir(), 'spool-pipeline-'));
+    writeFileSync(path.join(dir, 'nats.conf'), `host: "127.0.0.1"\nport: ${port}\n${creds.authorization}`);
+    server = spawn(NATS_BIN as string, ['-c', path.join(dir, 'nats.conf')], { stdio: 'ignore' });
+    nc = await connectAs(COORDINATOR_IDENTITY, 'test-coordinator');
     await startWorker('text-encoder', handlers.text);
     await startWorker('denoiser', handlers.shard0, 0);
     await startWorker('denoiser', handlers.shard1, 1);
@@ -106,11 +130,12 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
     for (const w of workers.values()) await w.drain(100);
     await nc?.close();
     server?.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const stack = (stageTimeoutMs = 5000) => {
     const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: MODEL, shards: 2, cacheMs: 0 });
-    const pipeline = new NatsPipeline({ nc, model: MODEL, shards: 2, stageTimeoutMs, topology });
+    const pipeline = new NatsPipeline({ nc, model: MODEL, shards: 2, stageTimeoutMs, lostAfterMs: 600, retry: RETRY, topology });
     return { ...testApp({ pipeline, topology }), topology, pipeline };
   };
 
@@ -145,12 +170,12 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
       expect(health.statusCode).toBe(503);
       expect(health.json().missing).toEqual(['denoise.1']);
 
-      // Past the route's fail-fast check, the call itself times out and is explained.
+      // Past the route's fail-fast check, the call goes silent at shard 0's forward, is lost, and is explained.
       const sample = tensor('float32', [2, 1, 2, 2, 2], new Float32Array(16));
       const text = tensor('float32', [2, 4, 8], new Float32Array(64));
       const err = await pipeline.denoise(sample, text, tensor('float32', [2], new Float32Array([999, 999])), new AbortController().signal).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', stage: 'denoise.1', status: 503 });
-      expect((err as Error).message).toBe('denoise.1 has no live worker (the call to denoise.0 timed out)');
+      expect((err as Error).message).toBe('denoise.1 has no live worker (the call to denoise.0 was lost)');
 
       const res = await app.inject({ method: 'POST', url: '/generate', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"prompt":"a fox"}' });
       expect(res.statusCode).toBe(503);
@@ -161,7 +186,7 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
   });
 
   it('reports no workers (not a discovery failure) when no service answers', async () => {
-    const bare = await connectNats(url, 'test-bare');
+    const bare = await connectAs(COORDINATOR_IDENTITY, 'test-bare');
     try {
       // Another model's name: none of the running workers belong to it.
       const t = new DiscoveredTopology({ discover: natsDiscovery(bare), model: 'nobody-here', shards: 1 });

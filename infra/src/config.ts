@@ -15,6 +15,8 @@ export interface LaunchConfig {
   readonly host: string;
   readonly port: number;
   readonly natsUrl?: string;
+  /** With NATS_URL: the folder of bus key files (`npm run credentials`) matching that server's authorization. */
+  readonly natsCredentialsDir?: string;
   readonly shards: number;
   readonly modelDir: string;
   readonly tokens: readonly string[];
@@ -24,10 +26,12 @@ export interface LaunchConfig {
 
 export function loadLaunchConfig(env: Env, root: string): LaunchConfig {
   const modelDir = path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL)));
+  const credentialsDir = readOptionalString(env, 'SPOOL_NATS_CREDENTIALS');
   return deepFreeze({
     host: readString(env, 'SPOOL_HOST', '0.0.0.0'),
     port: readInt(env, 'SPOOL_PORT', 9000, { min: 1, max: 65535 }),
     natsUrl: readOptionalString(env, 'NATS_URL'),
+    natsCredentialsDir: credentialsDir === undefined ? undefined : path.resolve(root, credentialsDir),
     shards: readInt(env, 'SPOOL_SHARDS', 2, { min: 1, max: 64 }),
     modelDir,
     tokens: readList(env, 'SPOOL_API_TOKENS'),

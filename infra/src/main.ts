@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     natsUrl: config.natsUrl,
+    busCredentialsDir: config.natsCredentialsDir,
     device: config.device,
     logDir: config.logDir,
     env: pickEnv(process.env),
@@ -78,7 +79,10 @@ function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && (k.startsWith('OTEL_') || k.startsWith('SPOOL_'))) out[k] = v;
   }
+  // Secrets go only where they belong: the tokens to the coordinator, each key file to its own identity.
   delete out.SPOOL_API_TOKENS;
+  delete out.SPOOL_NATS_KEY_FILE;
+  delete out.SPOOL_NATS_CREDENTIALS;
   return out;
 }
 

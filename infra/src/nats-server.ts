@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   /** Bytes; the server's default is 1 MB. */
   readonly maxPayload?: number;
   readonly binary?: string;
+  /** Configuration text added to the server's file, e.g. the bus's `authorization` block. */
+  readonly extraConfig?: string;
   readonly onLine?: (line: string) => void;
 }
 
@@ -65,7 +67,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const dir = mkdtempSync(path.join(tmpdir(), 'spool-nats-'));
   const conf = path.join(dir, 'nats.conf');
   const maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
-  writeFileSync(conf, `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n`);
+  writeFileSync(
+    conf,
+    `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n${opts.extraConfig ?? ''}`,
+    { mode: 0o600 },
+  );
   const binary = opts.binary ?? natsServerBinary();
   // detached: the guard leads its own process group, so the last-resort SIGKILL reaches the server too.
   const child = spawn('/bin/sh', ['-c', GUARD, 'spool-nats-guard', binary, '-c', conf], {

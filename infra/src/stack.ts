@@ -3,10 +3,26 @@
  * given), the stage workers, then the coordinator; each step waits until the
  * previous one really serves. Used by `npm start` and the end-to-end tests.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connectNats, discoverWorkers, stageLabel } from '@spool/shared';
+import {
+  busIdentities,
+  connectNats,
+  COORDINATOR_IDENTITY,
+  createBusCredentials,
+  discoverWorkers,
+  inboxPrefix,
+  keyFileOf,
+  LAUNCHER_IDENTITY,
+  loadModelPackage,
+  readSeedFile,
+  stageIdentity,
+  stageLabel,
+  writeBusCredentials,
+} from '@spool/shared';
 import { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions } from './layout.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 import { assertPortFree, freePort } from './net.ts';
@@ -22,6 +38,12 @@ export interface StackOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly natsUrl?: string;
+  /**
+   * With `natsUrl`: a folder of bus key files (`<identity>.nk`) matching the
+   * server's authorization; without it that server must be open. Without
+   * `natsUrl` the stack makes its own server with a new set of keys.
+   */
+  readonly busCredentialsDir?: string;
   readonly device?: string;
   /** Variables for every process (OTEL_*, SPOOL_LOG_LEVEL, …). */
   readonly env?: Readonly<Record<string, string>>;
@@ -57,8 +79,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port === 0 ? await freePort(host === '0.0.0.0' ? '127.0.0.1' : host) : opts.port;
   if (opts.port !== 0) await assertPortFree(host, port);
+  const model = loadModelPackage(opts.modelDir).manifest.name;
+  // Our own server gets keys made for this run, in a folder only this user can read.
+  let ownKeys: string | undefined;
+  let extraConfig: string | undefined;
+  if (!opts.natsUrl) {
+    ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
+    const creds = createBusCredentials(busIdentities(opts.shards), { model, shards: opts.shards });
+    writeBusCredentials(ownKeys, creds);
+    extraConfig = creds.authorization;
+  }
+  const keyDir = ownKeys ?? opts.busCredentialsDir;
   let nats: NatsServerHandle | undefined;
-  const natsUrl = opts.natsUrl ?? (nats = await startNatsServer({ onLine: (l) => opts.onLine?.('nats-server', l) })).url;
+  try {
+    nats = opts.natsUrl ? undefined : await startNatsServer({ extraConfig, onLine: (l) => opts.onLine?.('nats-server', l) });
+  } catch (err) {
+    if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
+    throw err;
+  }
+  const natsUrl = opts.natsUrl ?? nats!.url;
   const layout: LayoutOptions = {
     shards: opts.shards,
     device: opts.device ?? 'cpu',
@@ -69,7 +108,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const supervisor = new Supervisor(REPO_ROOT, opts.logDir, opts.onLine);
   const slots = workerSlots(opts.shards);
-  const specs = new Map([...slots.map((s) => [s.label, workerSpec(s, layout)] as const), ['coordinator', coordinatorSpec(layout)] as const]);
+  // Each process is given its own identity's key file and no other.
+  const keyed = <T extends { env: Readonly<Record<string, string>> }>(spec: T, identity: string): T =>
+    keyDir ? { ...spec, env: { ...spec.env, SPOOL_NATS_KEY_FILE: keyFileOf(keyDir, identity) } } : spec;
+  const specs = new Map([
+    ...slots.map((s) => [s.label, keyed(workerSpec(s, layout), stageIdentity(s.role, s.shard))] as const),
+    ['coordinator', keyed(coordinatorSpec(layout), COORDINATOR_IDENTITY)] as const,
+  ]);
   const running = new Map<string, ChildHandle>();
   const stopping = new Set<string>();
   let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
@@ -146,12 +191,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await Promise.all([...running.values()].map((h) => h.stop()));
       await nc?.close().catch(() => undefined);
       await nats?.stop();
+      if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
       supervisor.close();
     },
   };
 
   try {
-    nc = await connectNats(natsUrl, 'spool-launcher');
+    nc = await connectNats({
+      servers: natsUrl,
+      name: 'spool-launcher',
+      auth: {
+        identity: LAUNCHER_IDENTITY,
+        inboxPrefix: inboxPrefix(model, LAUNCHER_IDENTITY),
+        seed: keyDir ? readSeedFile(keyFileOf(keyDir, LAUNCHER_IDENTITY)) : undefined,
+      },
+    });
     const workerLabels = slots.map((s) => s.label);
     workerLabels.forEach(launch);
     await waitFor('workers', workerLabels, async () => {

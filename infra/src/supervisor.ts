@@ -29,6 +29,15 @@ export interface ChildHandle {
 
 export type LineSink = (label: string, line: string) => void;
 
+/** Variables of the launcher's environment that every child needs to run at all. */
+const BASE_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TZ|TMPDIR|TERM|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|LD_LIBRARY_PATH|CUDA_VISIBLE_DEVICES|LC_[A-Z]+)$/;
+
+export function baseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && BASE_ENV.test(k)) out[k] = v;
+  return out;
+}
+
 export class Supervisor {
   private readonly logFiles = new Map<string, WriteStream>();
 
@@ -44,7 +53,9 @@ export class Supervisor {
     const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], {
       cwd: this.root,
       // stdin stays open for the child's life: its end tells the child that this process is gone.
-      env: { ...process.env, ...spec.env, [STOP_WITH_PARENT]: '1' },
+      // A child gets the machine's basics and its own spec, nothing else of this process's
+      // environment: no API tokens, no other identity's key file.
+      env: { ...baseEnv(process.env), ...spec.env, [STOP_WITH_PARENT]: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const tail: string[] = [];

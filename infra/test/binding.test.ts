@@ -1,21 +1,27 @@
 /**
  * The NATS binding against a real nats-server: calls, shard-to-shard
- * forwarding, chunked frames, typed errors, timeouts and discovery.
+ * forwarding, chunked frames, typed errors, timeouts, heartbeats, lost calls
+ * (a worker process killed outright) and discovery.
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  callStage,
   connectNats,
   createLogger,
   discoverWorkers,
   serveStage,
   SpoolError,
+  StageCaller,
   tensor,
   wireError,
   WORKER_METADATA,
+  type CallOptions,
   type StageServer,
+  type WireMessage,
 } from '@spool/shared';
+import { REPO_ROOT } from '../src/stack.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
 
 const log = createLogger('binding-test', { SPOOL_LOG_LEVEL: 'silent' });
@@ -24,14 +30,17 @@ describe('NATS binding', () => {
   let server: TestNats;
   let nc: NatsConnection;
   let workerNc: NatsConnection;
+  let caller: StageCaller;
   const servers: StageServer[] = [];
+  const callStage = (_nc: NatsConnection, subject: string, message: WireMessage, opts: CallOptions): Promise<WireMessage> => caller.call(subject, message, opts);
 
   beforeAll(async () => {
     // A small max payload, so that a 1 MB tensor must travel in chunks.
     server = await startTestNats({ maxPayload: 64 * 1024 });
-    nc = await connectNats(server.url, 'test-client');
-    workerNc = await connectNats(server.url, 'test-worker');
-    const common = { nc: workerNc, version: '0.1.0', description: 'test', timeoutMs: 5000, concurrency: 2, log };
+    nc = await connectNats({ servers: server.url, name: 'test-client' });
+    workerNc = await connectNats({ servers: server.url, name: 'test-worker' });
+    caller = new StageCaller(nc, { lostAfterMs: 600 });
+    const common = { nc: workerNc, version: '0.1.0', description: 'test', timeoutMs: 5000, concurrency: 2, heartbeatMs: 100, log };
     servers.push(
       await serveStage({
         ...common,
@@ -76,12 +85,19 @@ describe('NATS binding', () => {
             subject: 'test.silent',
             handler: () => new Promise(() => undefined),
           },
+          {
+            name: 'slow',
+            subject: 'test.slow',
+            // Several times the caller's lost-after period: only the heartbeats keep the call alive.
+            handler: (m) => new Promise((resolve) => setTimeout(() => resolve({ meta: { slept: true }, tensors: m.tensors }), 2_000)),
+          },
         ],
       }),
     );
   });
 
   afterAll(async () => {
+    caller?.close();
     for (const s of servers) await s.drain(100);
     await nc?.close();
     await workerNc?.close();
@@ -114,34 +130,59 @@ describe('NATS binding', () => {
   });
 
   it('rebuilds a worker failure as the same typed error, naming the stage', async () => {
-    const err = await callStage(nc, 'test.broken', { meta: {}, tensors: {} }, { stage: 'broken', timeoutMs: 5000 }).catch((e) => e);
+    const err = await callStage(nc, 'test.broken', { meta: {}, tensors: {} }, { stage: 'broken', timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpoolError);
-    expect(err.code).toBe('SPOOL_ERR_MODEL');
-    expect(err.status).toBe(502);
     // The worker that failed stamps its own stage label.
-    expect(err.stage).toBe('double');
-    expect(err.message).toContain('ran out of blocks');
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_MODEL', status: 502, stage: 'double' });
+    expect((err as Error).message).toContain('ran out of blocks');
   });
 
   it('says which stage has no worker', async () => {
-    const err = await callStage(nc, 'test.nobody', { meta: {}, tensors: {} }, { stage: 'denoise.7', timeoutMs: 2000 }).catch((e) => e);
-    expect(err.code).toBe('SPOOL_ERR_STAGE_UNAVAILABLE');
-    expect(err.status).toBe(503);
-    expect(err.message).toContain('denoise.7');
+    const err = await callStage(nc, 'test.nobody', { meta: {}, tensors: {} }, { stage: 'denoise.7', timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', status: 503 });
+    expect((err as Error).message).toContain('denoise.7');
+  });
+
+  it('keeps a slow call alive through its heartbeats', async () => {
+    const reply = await callStage(nc, 'test.slow', { meta: {}, tensors: {} }, { stage: 'slow', timeoutMs: 10_000 });
+    expect(reply.meta).toEqual({ slept: true });
+  });
+
+  it('knows a call is lost when the worker holding it is killed outright, long before its timeout', async () => {
+    // A worker in its own process, holding calls for a minute; SIGKILL leaves it no time to answer.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/test/fixtures/hold-worker.ts'), server.url], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`the fixture worker exited (${code})`)));
+      });
+      // The fixture prints "holding" once the call arrived.
+      const holding = new Promise<void>((resolve) => child.stdout!.on('data', (b: Buffer) => b.toString().includes('holding') && resolve()));
+      const call = callStage(nc, 'test.hold', { meta: {}, tensors: {} }, { stage: 'hold', timeoutMs: 120_000 }).catch((e: unknown) => e);
+      await holding;
+      child.kill('SIGKILL');
+      const err = await call;
+      expect(err).toBeInstanceOf(SpoolError);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_CALL_LOST', stage: 'hold', status: 503 });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('times out a stage that never answers', async () => {
-    const err = await callStage(nc, 'test.silent', { meta: {}, tensors: {} }, { stage: 'silent', timeoutMs: 300 }).catch((e) => e);
-    expect(err.code).toBe('SPOOL_ERR_STAGE_TIMEOUT');
-    expect(err.status).toBe(504);
+    const err = await callStage(nc, 'test.silent', { meta: {}, tensors: {} }, { stage: 'silent', timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_TIMEOUT', status: 504 });
   });
 
   it('stops waiting when the caller aborts', async () => {
     const ac = new AbortController();
     const pending = callStage(nc, 'test.silent', { meta: {}, tensors: {} }, { stage: 'silent', timeoutMs: 10000, signal: ac.signal });
     ac.abort();
-    const err = await pending.catch((e) => e);
-    expect(err.code).toBe('SPOOL_ERR_CANCELLED');
+    const err = await pending.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SPOOL_ERR_CANCELLED' });
   });
 
   it('lists workers with their metadata, and forgets them after they drain', async () => {

@@ -1,13 +1,14 @@
 /**
- * End to end: a real nats-server, every stage in its own worker process
- * running the ONNX files of cogvideox-tiny on the CPU, a real ffmpeg, the
- * coordinator over real HTTP, and a real OTLP/HTTP receiver for the traces.
+ * End to end: a real nats-server with the bus closed (one key per identity),
+ * every stage in its own worker process running the ONNX files of
+ * cogvideox-tiny on the CPU, a real ffmpeg, the coordinator over real HTTP,
+ * and a real OTLP/HTTP receiver for the traces.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelPackage, MODELS_DIR } from '@spool/shared';
+import { busIdentities, connectNats, createBusCredentials, loadModelPackage, MODELS_DIR, writeBusCredentials } from '@spool/shared';
 import { startStack, type Stack } from '../src/stack.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
@@ -51,9 +52,12 @@ describe('spool end to end', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'spool-e2e-'));
     otlp = await startOtlpReceiver();
-    nats = await startTestNats();
+    const creds = createBusCredentials(busIdentities(2), { model: manifest.name, shards: 2 });
+    writeBusCredentials(path.join(dir, 'bus'), creds);
+    nats = await startTestNats({ extraConfig: creds.authorization });
     stack = await startStack({
       natsUrl: nats.url,
+      busCredentialsDir: path.join(dir, 'bus'),
       modelDir: MODEL_DIR,
       shards: 2,
       tokens: [TOKEN],
@@ -171,6 +175,10 @@ describe('spool end to end', () => {
       otlp.spans.find((s) => traceIds.includes(s.traceId) && Number(s.attributes['spool.batch_size'] ?? 1) > 1),
     );
     expect(Number(batched.attributes['spool.batch_size'])).toBeGreaterThan(1);
+  });
+
+  it('serves over a closed bus: a client without a key cannot connect to it', async () => {
+    await expect(connectNats({ servers: stack.natsUrl, name: 'anonymous', waitOnFirstConnect: false })).rejects.toThrow(/Authorization Violation/i);
   });
 
   it('refuses a missing or wrong token with 401 and WWW-Authenticate', async () => {

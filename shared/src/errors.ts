@@ -17,6 +17,11 @@ export const WIRE_ERRORS = Object.freeze({
   SPOOL_ERR_MODEL: { status: 502, summary: 'The model runtime (onnxruntime) failed on a stage.' },
   SPOOL_ERR_ENCODER: { status: 502, summary: 'The video encoder (ffmpeg) failed.' },
   SPOOL_ERR_DRAINING: { status: 503, summary: 'The worker is shutting down and takes no new calls.' },
+  SPOOL_ERR_CALL_LOST: {
+    status: 503,
+    summary: 'A worker stopped answering a call (it died, froze or lost NATS), and no worker took the call again within the retry budget.',
+  },
+  SPOOL_ERR_BUS_UNAVAILABLE: { status: 503, summary: 'The coordinator is not connected to NATS; it keeps reconnecting.' },
   SPOOL_ERR_CANCELLED: { status: 499, summary: 'The request was cancelled (the client went away or the deadline passed).' },
   SPOOL_ERR_INTERNAL: { status: 500, summary: 'An unexpected internal error.' },
 } satisfies Record<string, ErrorSpec>);

@@ -38,8 +38,21 @@ export {
   type SchedulerConfig,
 } from './manifest.ts';
 export { extractContext, injectContext } from './nats/carrier.ts';
-export { callStage, type CallOptions } from './nats/client.ts';
-export { connectNats } from './nats/connect.ts';
+export { callReplySubjects, chunkSubjects, COORDINATOR_IDENTITY, busIdentities, inboxPrefix, LAUNCHER_IDENTITY, stageIdentity } from './bus/identity.ts';
+export {
+  coordinatorCallReplies,
+  COORDINATOR_RESPONSES,
+  permissionsFor,
+  STAGE_RESPONSES,
+  type Deployment,
+  type Permissions,
+  type ResponsePermission,
+} from './bus/permissions.ts';
+export { authorizationBlock, type IdentityKey } from './bus/server-config.ts';
+export { createBusCredentials, keyFileOf, readSeedFile, writeBusCredentials, type BusCredentials, type IdentitySecret } from './bus/credentials.ts';
+export { StageCaller, type CallerOptions, type CallOptions } from './nats/client.ts';
+export { connectionWatch, connectNats, inboxPrefixOf, RECONNECT_DELAY_MS, type BusAuth, type ConnectionWatch, type ConnectOptions } from './nats/connect.ts';
+export { CALL_HEADER, DEFAULT_HEARTBEAT_MS, HEARTBEAT, HOLDER_HEADER, startHeartbeats } from './nats/heartbeat.ts';
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
 export { CHUNK_HEADER, chunksServed, maxFrameBytes, prepareFrame, receiveFrame } from './nats/transport.ts';

@@ -9,8 +9,11 @@ import {
   ConfigError,
   DEFAULT_MODEL,
   deepFreeze,
+  DEFAULT_HEARTBEAT_MS,
   isStageRole,
   loadModelPackage,
+  readOptionalString,
+  readSeedFile,
   MODELS_DIR,
   readInt,
   readString,
@@ -33,6 +36,10 @@ export interface StageConfig {
   readonly modelDir: string;
   readonly modelName: string;
   readonly natsUrl: string;
+  /** The seed of this worker's bus identity (SPOOL_NATS_KEY_FILE); absent on a bus without authorization. */
+  readonly natsSeed?: string;
+  /** Interval of the heartbeats sent to callers while a call is held. */
+  readonly heartbeatMs: number;
   readonly ortThreads: number;
   readonly concurrency: number;
   readonly callTimeoutMs: number;
@@ -77,6 +84,8 @@ export function loadConfig(env: Env, argv: readonly string[], manifestOf: Manife
     }
   }
 
+  const keyFile = readOptionalString(env, 'SPOOL_NATS_KEY_FILE');
+
   return deepFreeze({
     role,
     shard,
@@ -86,6 +95,8 @@ export function loadConfig(env: Env, argv: readonly string[], manifestOf: Manife
     modelDir,
     modelName: manifest.name,
     natsUrl,
+    natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
+    heartbeatMs: readInt(env, 'SPOOL_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 }),
     ortThreads: readInt(env, 'SPOOL_ORT_THREADS', 1, { min: 1, max: 256 }),
     concurrency: readInt(env, 'SPOOL_WORKER_CONCURRENCY', 2, { min: 1, max: 64 }),
     callTimeoutMs: readInt(env, 'SPOOL_CALL_TIMEOUT_MS', 60_000, { min: 100 }),

@@ -52,18 +52,23 @@ describe('vae-decoder handler', () => {
     expect(reply.tensors.frames.shape).toEqual([1, 5, m.video.height, m.video.width, 3]);
   });
 
-  it('forwards frames with the given meta when asked', async () => {
-    const forward = { subject: 'spool.cogvideox-tiny.video-encoder', meta: { fps: 8, num_frames: 5, width: 64, height: 64 } };
-    const reply = await vaeDecoderHandler(vae, m)({ meta: { forward }, tensors: { latents } });
-    expect(reply.forwardTo).toBe(forward.subject);
-    expect(reply.meta).toEqual(forward.meta);
+  it("forwards frames to the model's own video encoder with the video meta", async () => {
+    const video = { fps: 8, num_frames: 5, width: 64, height: 64 };
+    const reply = await vaeDecoderHandler(vae, m)({ meta: { video }, tensors: { latents } });
+    expect(reply.forwardTo).toBe(`spool.${m.name}.video-encoder`);
+    expect(reply.meta).toEqual(video);
     expect(Object.keys(reply.tensors)).toEqual(['frames']);
   });
 
-  it('rejects wrong latents and a malformed forward', async () => {
+  it('never forwards to a subject a message names', async () => {
+    const reply = await vaeDecoderHandler(vae, m)({ meta: { forward: { subject: 'spool.evil.inbox', meta: {} } }, tensors: { latents } });
+    expect(reply.forwardTo).toBeUndefined();
+  });
+
+  it('rejects wrong latents and a malformed video meta', async () => {
     await expect(vaeDecoderHandler(vae, m)({ meta: {}, tensors: { latents: noise([1, 2, 4, h + 1, w]) } })).rejects.toThrow(
       /vae-decoder: tensor latents is float32 \[1, 2, 4, 9, 8\], expected float32 \[B, F, 4, 8, 8\]/,
     );
-    await expect(vaeDecoderHandler(vae, m)({ meta: { forward: { subject: 3 } }, tensors: { latents } })).rejects.toThrow(/meta.forward must be/);
+    await expect(vaeDecoderHandler(vae, m)({ meta: { video: 3 }, tensors: { latents } })).rejects.toThrow(/meta.video must be an object/);
   });
 });

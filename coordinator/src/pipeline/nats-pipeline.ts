@@ -1,36 +1,52 @@
 /**
- * The Pipeline over NATS: each call is one traced request to a stage subject.
- * When a call finds no responder or times out, the topology is checked again
- * so the error names the stage that is actually missing (a call to denoise.0
- * times out when denoise.1 has no worker to forward to).
+ * The Pipeline over NATS: each call is one traced call to a stage subject,
+ * watched by heartbeats (`StageCaller`) and sent again when it was lost
+ * (`withRetry`). When a call still fails for want of a worker, the topology
+ * is checked again so the error names the stage that is actually missing (a
+ * call to denoise.0 goes silent when denoise.1 has no worker to forward to).
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
-  callStage,
+  connectionWatch,
+  encodeFrame,
   isSpoolError,
+  StageCaller,
   stageLabel,
   stageSubject,
   tensor,
   wireError,
+  type Logger,
   type Tensor,
   type WireMessage,
 } from '@spool/shared';
 import type { Topology } from '../topology.ts';
 import type { EncodedVideo, Pipeline, TextEncoding, VideoRequest } from './pipeline.ts';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.ts';
 
 export interface NatsPipelineOptions {
   readonly nc: NatsConnection;
   readonly model: string;
   readonly shards: number;
   readonly stageTimeoutMs: number;
+  /** Silence from a call's worker after which the call is lost and sent again, ms. */
+  readonly lostAfterMs: number;
+  readonly retry?: RetryPolicy;
   readonly topology?: Topology;
+  readonly log?: Pick<Logger, 'warn'>;
 }
 
 export class NatsPipeline implements Pipeline {
   private readonly shardLabels: string[];
+  private readonly caller: StageCaller;
 
   constructor(private readonly opts: NatsPipelineOptions) {
     this.shardLabels = Array.from({ length: opts.shards }, (_, i) => stageLabel('denoiser', i));
+    this.caller = new StageCaller(opts.nc, { lostAfterMs: opts.lostAfterMs });
+  }
+
+  /** Stops receiving answers; calls in flight fail. */
+  close(): void {
+    this.caller.close();
   }
 
   async encodeText(prompts: readonly string[], signal: AbortSignal): Promise<TextEncoding> {
@@ -64,10 +80,8 @@ export class NatsPipeline implements Pipeline {
 
   async decodeVideo(latents: Tensor<'float32'>, video: VideoRequest, signal: AbortSignal): Promise<EncodedVideo> {
     const stage = stageLabel('vae-decoder');
-    const request: WireMessage = {
-      meta: { forward: { subject: stageSubject(this.opts.model, 'video-encoder'), meta: { ...video } } },
-      tensors: { latents },
-    };
+    // The VAE forwards the frames to its video encoder with this meta.
+    const request: WireMessage = { meta: { video: { ...video } }, tensors: { latents } };
     const reply = await this.call([stage, stageLabel('video-encoder')], stage, stageSubject(this.opts.model, 'vae-decoder'), request, 'vae-decode+video-encode', signal);
     const mp4 = reply.tensors.mp4;
     if (!mp4 || mp4.dtype !== 'uint8') throw badMessage('video-encoder', 'the reply has no uint8 tensor "mp4"');
@@ -86,25 +100,54 @@ export class NatsPipeline implements Pipeline {
   }
 
   private async call(involved: readonly string[], stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
+    const frame = encodeFrame(message);
+    const watch = connectionWatch(this.opts.nc);
     try {
-      return await callStage(this.opts.nc, subject, message, { stage, timeoutMs: this.opts.stageTimeoutMs, signal, spanName });
+      return await withRetry(
+        (attempt) => {
+          const problem = watch?.problem();
+          if (problem) throw wireError('SPOOL_ERR_BUS_UNAVAILABLE', `cannot call ${stage}: ${problem}`, { stage });
+          return this.caller.call(subject, frame, {
+            stage,
+            timeoutMs: this.opts.stageTimeoutMs,
+            signal,
+            spanName,
+            attributes: attempt > 1 ? { 'spool.attempt': attempt } : undefined,
+          });
+        },
+        this.opts.retry ?? DEFAULT_RETRY,
+        signal,
+        {
+          onRetry: (err, next, delayMs) =>
+            this.opts.log?.warn(
+              { stage, code: isSpoolError(err) ? err.code : undefined, attempt: next, delay_ms: delayMs },
+              `${(err as Error).message}; sending the call to ${stage} again (try ${next})`,
+            ),
+          ready: (until) => waitConnected(watch, until, signal),
+        },
+      );
     } catch (err) {
       throw await this.explain(err, involved, stage);
     }
   }
 
-  /** Names the stage that is really missing when a call finds nobody or times out. */
+  /** Names the stage that is really missing when a call finds nobody, goes silent or times out. */
   private async explain(err: unknown, involved: readonly string[], stage: string): Promise<unknown> {
     if (!isSpoolError(err) || !this.opts.topology) return err;
-    if (err.code !== 'SPOOL_ERR_STAGE_UNAVAILABLE' && err.code !== 'SPOOL_ERR_STAGE_TIMEOUT') return err;
+    if (err.code !== 'SPOOL_ERR_STAGE_UNAVAILABLE' && err.code !== 'SPOOL_ERR_STAGE_TIMEOUT' && err.code !== 'SPOOL_ERR_CALL_LOST') return err;
     const snap = await this.opts.topology.snapshot({ fresh: true });
     if (snap.error) return err;
     const gone = involved.filter((label) => snap.missing.includes(label));
     if (gone.length === 0) return err;
-    const what = err.code === 'SPOOL_ERR_STAGE_TIMEOUT' ? 'timed out' : 'found no worker';
+    const what = err.code === 'SPOOL_ERR_STAGE_TIMEOUT' ? 'timed out' : err.code === 'SPOOL_ERR_CALL_LOST' ? 'was lost' : 'found no worker';
     const detail = gone.length === 1 ? `${gone[0]} has no live worker` : `${gone.join(', ')} have no live worker`;
     return wireError('SPOOL_ERR_STAGE_UNAVAILABLE', `${detail} (the call to ${stage} ${what})`, { stage: gone[0], cause: err });
   }
+}
+
+/** Waits, until `until` at most, for a connection that is down to come back. */
+async function waitConnected(watch: ReturnType<typeof connectionWatch>, until: number, signal?: AbortSignal): Promise<void> {
+  while (watch && !watch.connected && Date.now() < until && !signal?.aborted) await new Promise((r) => setTimeout(r, 100));
 }
 
 function float32(reply: WireMessage, name: string, stage: string): Tensor<'float32'> {

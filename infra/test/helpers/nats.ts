@@ -14,17 +14,21 @@ export interface TestNats {
 
 const MAX_PAYLOAD = 64 * 1024 * 1024;
 
-export async function startTestNats(opts: { maxPayload?: number } = {}): Promise<TestNats> {
+/**
+ * `extraConfig` is added to the server's configuration (e.g. the bus's
+ * authorization block from `createBusCredentials`).
+ */
+export async function startTestNats(opts: { maxPayload?: number; extraConfig?: string } = {}): Promise<TestNats> {
   const maxPayload = opts.maxPayload ?? MAX_PAYLOAD;
   if (process.env.SPOOL_TEST_NATS !== 'binary') {
-    const container = await tryContainer(maxPayload);
+    const container = await tryContainer(maxPayload, opts.extraConfig ?? '');
     if (container) return container;
   }
-  const server = await startNatsServer({ maxPayload });
+  const server = await startNatsServer({ maxPayload, extraConfig: opts.extraConfig });
   return { url: server.url, via: 'binary', stop: () => server.stop() };
 }
 
-async function tryContainer(maxPayload: number): Promise<TestNats | undefined> {
+async function tryContainer(maxPayload: number, extraConfig: string): Promise<TestNats | undefined> {
   let tc: typeof import('testcontainers');
   try {
     tc = await import('testcontainers');
@@ -35,7 +39,7 @@ async function tryContainer(maxPayload: number): Promise<TestNats | undefined> {
   }
   try {
     const container = await new tc.GenericContainer('nats:2.10-alpine')
-      .withCopyContentToContainer([{ content: `port: 4222\nmax_payload: ${maxPayload}\n`, target: '/etc/nats/spool.conf' }])
+      .withCopyContentToContainer([{ content: `port: 4222\nmax_payload: ${maxPayload}\n${extraConfig}`, target: '/etc/nats/spool.conf' }])
       .withCommand(['-c', '/etc/nats/spool.conf'])
       .withExposedPorts(4222)
       .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/))

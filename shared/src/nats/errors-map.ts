@@ -1,5 +1,5 @@
 /** Maps what the NATS client throws to spool's typed wire errors. */
-import { NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import { NoRespondersError, PermissionViolationError, RequestError, TimeoutError } from '@nats-io/nats-core';
 import { FrameError } from '../codec.ts';
 import { SpoolError, wireError } from '../errors.ts';
 
@@ -11,6 +11,12 @@ export function fromNatsError(err: unknown, stage: string, subject: string, time
   }
   if (cause instanceof TimeoutError) {
     return wireError('SPOOL_ERR_STAGE_TIMEOUT', `${stage} did not answer within ${timeoutMs} ms`, { stage, cause: err });
+  }
+  if (cause instanceof PermissionViolationError) {
+    return wireError('SPOOL_ERR_STAGE_FAILED', `${stage}: the bus refused it (${cause.message}); this identity's credentials do not allow that subject`, {
+      stage,
+      cause: err,
+    });
   }
   if (cause instanceof FrameError) {
     return wireError('SPOOL_ERR_BAD_MESSAGE', `${stage}: ${cause.message}`, { stage, cause: err });

@@ -1,9 +1,11 @@
 /**
  * Serving a stage: a NATS micro service whose endpoints join one queue group
- * per subject. The binding extracts the trace context, pulls chunked frames,
- * decodes, calls the handler, then replies or forwards to the next subject
- * (carrying the caller's reply subject), and turns any failure into a typed
- * error in headers. Handlers see messages and tensors, never NATS or tracing.
+ * per subject. The binding extracts the trace context, beats to the caller
+ * while it holds the call, pulls chunked frames, decodes, calls the handler,
+ * then replies or forwards to the next subject (carrying the caller's reply
+ * subject), and turns any failure into a typed error in headers. Handlers see
+ * messages and tensors, never NATS or tracing; the subject a handler forwards
+ * to is its own choice from the deployment's layout, never a message's.
  */
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Empty, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
@@ -14,6 +16,7 @@ import type { Logger } from '../logging.ts';
 import { queueGroup } from '../subjects.ts';
 import { tracer } from '../telemetry.ts';
 import { extractContext, injectContext } from './carrier.ts';
+import { DEFAULT_HEARTBEAT_MS, startHeartbeats } from './heartbeat.ts';
 import { prepareFrame, receiveFrame } from './transport.ts';
 
 export interface StageReply extends WireMessage {
@@ -43,6 +46,10 @@ export interface ServeOptions {
   readonly timeoutMs: number;
   /** Calls handled at once; more wait in order. */
   readonly concurrency: number;
+  /** Interval of the heartbeats sent to a caller while a call is held. */
+  readonly heartbeatMs?: number;
+  /** Who sends this stage its frames, named in errors when pulling a frame's chunks fails. */
+  readonly upstream?: string;
   readonly log: Logger;
 }
 
@@ -80,6 +87,7 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
     }
     inFlight++;
     const parent = extractContext(msg.headers);
+    const stopBeats = msg.reply ? startHeartbeats(nc, msg.reply, stage, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) : () => undefined;
     try {
       await context.with(parent, () =>
         tracer().startActiveSpan(
@@ -89,10 +97,12 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
             try {
               await gate.acquire();
               try {
-                const request = decodeFrame(await receiveFrame(nc, msg, opts.timeoutMs));
+                const request = decodeFrame(await receiveFrame(nc, msg, opts.timeoutMs, opts.upstream));
                 const result = await endpoint.handler(request);
                 const hdrs = injectContext();
                 const payload = prepareFrame(nc, encodeFrame(result), hdrs, opts.timeoutMs);
+                // The call leaves this worker: the next hop (or the caller) takes over.
+                stopBeats();
                 if (result.forwardTo) {
                   if (!msg.reply) throw wireError('SPOOL_ERR_BAD_MESSAGE', `${stage}: a chained call needs a reply subject`, { stage });
                   nc.publish(result.forwardTo, payload, { reply: msg.reply, headers: hdrs });
@@ -108,8 +118,10 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
               span.recordException(failure);
               span.setStatus({ code: SpanStatusCode.ERROR, message: `${failure.code}: ${failure.message}` });
               log.warn({ err: failure, code: failure.code }, `${stage} call failed`);
+              stopBeats();
               replyError(msg, failure);
             } finally {
+              stopBeats();
               span.end();
             }
           },

@@ -1,12 +1,17 @@
 /**
  * Moving frames over NATS. A frame that fits the server's max payload is the
  * message payload itself. A larger one is announced instead: the announce
- * names a fetch inbox on the sender, and whichever replica took the announce
- * from the queue group pulls the chunks from it. Works the same for calls,
- * replies and shard-to-shard forwards, and for any number of replicas.
+ * names a fetch subject under the sender's own inbox prefix
+ * (`<prefix>.chunks.<id>`, which only the identities it sends frames to may
+ * publish to), and whichever replica took the announce from the queue group
+ * pulls the chunks from it. Works the same for calls, replies and
+ * shard-to-shard forwards, and for any number of replicas.
  */
-import { createInbox, Empty, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { Empty, headers as natsHeaders, nuid, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { chunkSubjects } from '../bus/identity.ts';
 import { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks } from '../chunking.ts';
+import { wireError } from '../errors.ts';
+import { inboxPrefixOf } from './connect.ts';
 
 export const CHUNK_HEADER = 'Spool-Chunked';
 /** Room left in each message for headers and protocol overhead. */
@@ -28,7 +33,7 @@ export function prepareFrame(nc: NatsConnection, frame: Uint8Array, hdrs: MsgHdr
   const limit = maxFrameBytes(nc);
   if (frame.byteLength <= limit) return frame;
   const plan = planChunks(frame.byteLength, limit);
-  const fetch = createInbox();
+  const fetch = `${chunkSubjects(inboxPrefixOf(nc))}.${nuid.next()}`;
   const served = new Set<number>();
   const sub = nc.subscribe(fetch, {
     callback: (err, m) => {
@@ -79,8 +84,12 @@ export async function chunksServed(nc: NatsConnection, maxWaitMs: number): Promi
   clearTimeout(timer);
 }
 
-/** The frame a message carries, pulling its chunks first when it was announced. */
-export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: number): Promise<Uint8Array> {
+/**
+ * The frame a message carries, pulling its chunks first when it was announced.
+ * A sender that is gone (no responder on its fetch subject) or silent for
+ * `timeoutMs` fails the pull as SPOOL_ERR_CALL_LOST: the call can be sent again.
+ */
+export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: number, from = 'the sender'): Promise<Uint8Array> {
   const announce = msg.headers?.has(CHUNK_HEADER) ? msg.headers.get(CHUNK_HEADER) : '';
   if (!announce) return msg.data;
   const { plan, fetchSubject } = parseChunkAnnounce(announce);
@@ -89,9 +98,14 @@ export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: numb
   const pull = async (): Promise<void> => {
     while (next < plan.count) {
       const index = next++;
-      const reply = await nc.request(fetchSubject, String(index), { timeout: timeoutMs });
+      let reply: Msg;
+      try {
+        reply = await nc.request(fetchSubject, String(index), { timeout: timeoutMs });
+      } catch (err) {
+        throw wireError('SPOOL_ERR_CALL_LOST', `could not pull chunk ${index} of ${plan.count} of a frame from ${from}: ${(err as Error).message}`, { cause: err });
+      }
       const failure = reply.headers?.has('Spool-Chunk-Error') ? reply.headers.get('Spool-Chunk-Error') : '';
-      if (failure) throw new Error(`chunk ${index}: ${failure}`);
+      if (failure) throw wireError('SPOOL_ERR_BAD_MESSAGE', `chunk ${index} of a frame from ${from}: ${failure}`);
       joiner.add(index, reply.data);
     }
   };

@@ -11,6 +11,8 @@ import {
   chunksServed,
   connectNats,
   createLogger,
+  inboxPrefix,
+  stageIdentity,
   loadModelPackage,
   serveStage,
   serviceNameFor,
@@ -69,7 +71,13 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
     if (stopping) return await finish('stopped');
 
     step = `connecting to NATS at ${config.natsUrl}`;
-    nc = await connectNats(config.natsUrl, serviceName);
+    const identity = stageIdentity(config.role, shard);
+    nc = await connectNats({
+      servers: config.natsUrl,
+      name: serviceName,
+      auth: { identity, inboxPrefix: inboxPrefix(pkg.manifest.name, identity), seed: config.natsSeed },
+    });
+    if (!config.natsSeed) log.warn('SPOOL_NATS_KEY_FILE is not set: connecting without bus credentials (only a NATS without authorization accepts that)');
     step = 'registering with NATS';
     const endpoint = role.endpoints[0];
     server = await serveStage({
@@ -89,6 +97,8 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
       endpoints: role.endpoints,
       timeoutMs: config.callTimeoutMs,
       concurrency: config.concurrency,
+      heartbeatMs: config.heartbeatMs,
+      upstream: upstreamOf(config),
       log,
     });
     machine.to('serving');
@@ -136,6 +146,13 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
     await telemetry.shutdown();
     return end === 'stopped' ? 0 : 1;
   }
+}
+
+/** Who sends this worker its frames. */
+function upstreamOf(config: StageConfig): string {
+  if (config.role === 'denoiser' && config.shard > 0) return stageLabel('denoiser', config.shard - 1);
+  if (config.role === 'video-encoder') return stageLabel('vae-decoder');
+  return 'the coordinator';
 }
 
 function packageVersion(): string {

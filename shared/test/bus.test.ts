@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { authorizationBlock, busIdentities, createBusCredentials, inboxPrefix, permissionsFor, stageIdentity } from '../src/index.ts';
+
+const d = { model: 'cogvideox-mini', shards: 3 };
+
+describe('bus identities', () => {
+  it('has one identity per role and shard, with its own inbox prefix', () => {
+    expect(busIdentities(2)).toEqual(['coordinator', 'launcher', 'text-encoder', 'denoise-0', 'denoise-1', 'vae-decoder', 'video-encoder']);
+    expect(stageIdentity('denoiser', 3)).toBe('denoise-3');
+    expect(inboxPrefix('cogvideox-mini', 'denoise-3')).toBe('_spool.in.cogvideox-mini.denoise-3');
+    expect(() => inboxPrefix('cogvideox-mini', 'denoise.3')).toThrow(/subject token/);
+  });
+});
+
+describe('permissions', () => {
+  it('lets the coordinator call only the entry stages and discovery, and receive on its own inbox', () => {
+    const p = permissionsFor('coordinator', d);
+    expect(p.publish).toEqual([
+      'spool.cogvideox-mini.text-encoder',
+      'spool.cogvideox-mini.denoise.0',
+      'spool.cogvideox-mini.vae-decoder',
+      '_spool.in.cogvideox-mini.text-encoder.chunks.*',
+      '_spool.in.cogvideox-mini.denoise-2.chunks.*',
+      '_spool.in.cogvideox-mini.video-encoder.chunks.*',
+      '$SRV.>',
+    ]);
+    expect(p.subscribe).toEqual(['_spool.in.cogvideox-mini.coordinator.>']);
+  });
+
+  it('lets each shard publish to its next hop only, and pull chunks from the one that sends it frames', () => {
+    expect(permissionsFor('denoise-0', d).publish).toEqual(['spool.cogvideox-mini.denoise.1', '_spool.in.cogvideox-mini.coordinator.chunks.*']);
+    expect(permissionsFor('denoise-1', d).publish).toEqual(['spool.cogvideox-mini.denoise.2', '_spool.in.cogvideox-mini.denoise-0.chunks.*']);
+    // The last shard answers the caller: no next hop.
+    expect(permissionsFor('denoise-2', d).publish).toEqual(['_spool.in.cogvideox-mini.denoise-1.chunks.*']);
+    expect(permissionsFor('denoise-1', d).subscribe).toEqual([
+      'spool.cogvideox-mini.denoise.1',
+      '_spool.in.cogvideox-mini.denoise-1.>',
+      '$SRV.*',
+      '$SRV.*.spool-denoise-1',
+      '$SRV.*.spool-denoise-1.*',
+    ]);
+    expect(permissionsFor('denoise-1', d).responses).toBeDefined();
+  });
+
+  it('chains the VAE to the video encoder, and gives the launcher discovery alone', () => {
+    expect(permissionsFor('vae-decoder', d).publish).toEqual(['spool.cogvideox-mini.video-encoder', '_spool.in.cogvideox-mini.coordinator.chunks.*']);
+    expect(permissionsFor('video-encoder', d).publish).toEqual(['_spool.in.cogvideox-mini.vae-decoder.chunks.*']);
+    expect(permissionsFor('launcher', d)).toEqual({ publish: ['$SRV.>'], subscribe: ['_spool.in.cogvideox-mini.launcher.>'] });
+  });
+
+  it('knows no identity outside the deployment', () => {
+    expect(() => permissionsFor('denoise-3', d)).toThrow(/not an identity of a 3-shard deployment/);
+    expect(() => permissionsFor('admin', d)).toThrow(/not an identity/);
+  });
+});
+
+describe('the server configuration', () => {
+  it('names users by public key only: no seed is ever written into it', () => {
+    const creds = createBusCredentials(busIdentities(1), { model: 'm', shards: 1 });
+    for (const k of creds.keys) {
+      expect(creds.authorization).toContain(`nkey: ${k.publicKey}`);
+      expect(creds.authorization).not.toContain(k.seed);
+      expect(k.seed.startsWith('SU')).toBe(true);
+    }
+    expect(() => authorizationBlock([{ identity: 'coordinator', publicKey: 'not-a-key' }], { model: 'm', shards: 1 })).toThrow(/not a user public nkey/);
+  });
+});
