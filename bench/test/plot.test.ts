@@ -133,6 +133,8 @@ describe('renderTimeline', () => {
     expect(() => renderTimeline({ ...spec, requests: [{ ...ok, end: 0 }] })).toThrow(/requests\[0\] ends \(0\) before it starts \(0.5\)/);
     expect(() => renderTimeline({ ...spec, requests: [{ ...ok, start: Number.NaN }] })).toThrow(/requests\[0\].start must be a finite number/);
     expect(() => renderTimeline({ ...spec, width: 100 })).toThrow(/chart size/);
+    const crowded = Array.from({ length: 8 }, (_, i) => ({ at: 5, label: `event ${i} at the same moment` }));
+    expect(() => renderTimeline({ ...spec, height: 300, events: crowded })).toThrow(/leaves only .* to plot in .* 6 lane\(s\) of event labels .*make it larger/);
   });
 });
 

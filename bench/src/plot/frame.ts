@@ -7,6 +7,7 @@
  */
 import type { Canvas } from './canvas.ts';
 import { THEME } from './colors.ts';
+import { PlotSpecError } from './errors.ts';
 import { type ChartEvent, LANE_HEIGHT, type PlacedEvent, drawEvents, placeEvents } from './events.ts';
 import { CAP_HEIGHT, GLYPH_HEIGHT, measureText } from './font.ts';
 import { type LegendEntry, type PlacedEntry, drawLegend, legendRows, placeLegend } from './legend.ts';
@@ -94,6 +95,12 @@ export function layoutFrame(spec: FrameSpec): Frame {
   const { lanes } = placeEvents(spec.events, x, { left: MARGIN, right: width - MARGIN, bandBottom: 0 });
   const { placed: events } = placeEvents(spec.events, x, { left: MARGIN, right: width - MARGIN, bandBottom: bandBottom(lanes) });
   const plot: PlotArea = { left, top: bandBottom(lanes) + 6, right, bottom };
+  if (plot.bottom - plot.top < 60 || plot.right - plot.left < 100) {
+    throw new PlotSpecError(
+      `a ${width}x${height} chart leaves only ${plot.right - plot.left}x${plot.bottom - plot.top} px to plot in after its title, ` +
+        `${lanes} lane(s) of event labels and ${legend.rows.length} legend row(s); make it larger or the labels shorter`,
+    );
+  }
   const yDomain = domain(spec.y, yTicks);
   const ySpan = yDomain[1] - yDomain[0];
   const y = spec.yDown
