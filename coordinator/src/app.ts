@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT } from './config.ts';
+import { refuseWhileDraining } from './http/draining.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
 import { InFlight } from './http/in-flight.ts';
+import { Drain } from './lifecycle/drain.ts';
 import { RequestBoard } from './http/request-board.ts';
 import { registerRequestsRoute } from './http/requests-route.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
@@ -38,6 +40,8 @@ export interface BuildOptions {
   readonly systemInfo?: SystemInfoSource;
   /** Requests in flight, for shutdown; one is made when not given. */
   readonly inFlight?: InFlight;
+  /** Once draining, new generation requests get 503 and /health turns 503. */
+  readonly drain?: Drain;
   /** Without a logger the app logs nothing. */
   readonly log?: Logger;
   readonly bodyLimit?: number;
@@ -74,6 +78,9 @@ export function build(opts: BuildOptions): FastifyInstance {
     done();
   });
   registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
+  const drain = opts.drain ?? new Drain();
+  const inFlight = opts.inFlight ?? new InFlight();
+  refuseWhileDraining(app, drain, inFlight);
   const admission = new AdmissionQueue({ maxConcurrent: opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT, maxQueue: opts.maxQueue ?? 16 });
   const board = new RequestBoard();
   registerStatusRoutes(app, {
@@ -81,6 +88,8 @@ export function build(opts: BuildOptions): FastifyInstance {
     topology: opts.topology,
     systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
     admission,
+    drain,
+    inFlight,
   });
   registerRequestsRoute(app, { board, apiTokens: opts.apiTokens });
   registerGenerateRoute(app, {
@@ -94,7 +103,7 @@ export function build(opts: BuildOptions): FastifyInstance {
       maxInFlight: opts.maxCallsInFlight,
     }),
     board,
-    inFlight: opts.inFlight ?? new InFlight(),
+    inFlight,
     apiTokens: opts.apiTokens,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,
   });

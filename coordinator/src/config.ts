@@ -47,8 +47,12 @@ export interface CoordinatorConfig {
   readonly requestTimeoutMs: number;
   /** Denoiser shards the deployment runs; /health wants a live worker for each. */
   readonly shards: number;
-  /** How long SIGTERM waits for requests in flight before aborting them. */
-  readonly shutdownGraceMs: number;
+  /**
+   * How long a stop waits for the requests it had admitted (SPOOL_DRAIN_S);
+   * the default is the request deadline, which every admitted request, queued
+   * or running, meets or fails by.
+   */
+  readonly drainMs: number;
 }
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -103,7 +107,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     stageTimeoutMs,
     requestTimeoutMs,
     shards: readInt(env, 'SPOOL_SHARDS', 2, { min: 1, max: 256 }),
-    shutdownGraceMs: readInt(env, 'SPOOL_SHUTDOWN_GRACE_MS', 30_000, { min: 0, max: 3_600_000 }),
+    drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
   });
 }
 

@@ -1,7 +1,9 @@
 /**
  * The coordinator process: config, telemetry, NATS, the app, then listen.
- * SIGTERM/SIGINT stop accepting, let requests in flight finish within
- * SPOOL_SHUTDOWN_GRACE_MS (then abort them), close NATS, flush spans, exit 0.
+ * SIGTERM/SIGINT start a drain: new requests get 503 with Retry-After, every
+ * admitted request (running or queued) finishes within SPOOL_DRAIN_S (then
+ * the rest are aborted), and only then does the HTTP server close, NATS
+ * drain and spans flush; exit 0. Further signals do not cut the drain short.
  *
  *   node --import tsx coordinator/src/main.ts
  */
@@ -17,6 +19,7 @@ import {
   stopWhenParentExits,
 } from '@spool/shared';
 import { build } from './app.ts';
+import { Drain } from './lifecycle/drain.ts';
 import { checkLayout, loadConfig } from './config.ts';
 import { natsDiscovery } from './discovery.ts';
 import { coordinatorError } from './errors.ts';
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
     topology,
     log,
   });
+  const drain = new Drain();
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info
   const app = build({
@@ -83,25 +87,26 @@ async function main(): Promise<void> {
     maxCallsInFlight: config.shards,
     requestTimeoutMs: config.requestTimeoutMs,
     inFlight,
+    drain,
     systemInfo,
     log,
   });
   const address = await listen(app, config.host, config.port);
   log.info({ address, model: manifest.name }, `spool coordinator listening on ${address}`);
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    const graceMs = config.shutdownGraceMs;
-    log.info({ signal, in_flight: inFlight.size, grace_ms: graceMs }, 'shutting down');
-    // New requests get 503 from here on; those in flight get the grace period.
-    const closed = app.close();
-    if (!(await inFlight.waitIdle(graceMs))) {
-      log.warn({ in_flight: inFlight.size }, 'grace period over; aborting requests in flight');
-      inFlight.abortAll(coordinatorError('SPOOL_ERR_SHUTTING_DOWN', 'the coordinator is shutting down'));
+    if (!drain.begin()) {
+      log.warn({ signal, in_flight: inFlight.size, draining_s: drain.elapsedS() }, `${signal} while draining: still finishing ${inFlight.size} request(s)`);
+      return;
     }
-    await closed.catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
+    const drainMs = config.drainMs;
+    log.info({ signal, in_flight: inFlight.size, drain_s: drainMs / 1000 }, `draining: finishing ${inFlight.size} admitted request(s); new ones get 503`);
+    if (!(await inFlight.waitIdle(drainMs))) {
+      log.warn({ in_flight: inFlight.size }, 'SPOOL_DRAIN_S is over; aborting the requests left');
+      inFlight.abortAll(coordinatorError('SPOOL_ERR_SHUTTING_DOWN', 'the coordinator is shutting down and its drain period (SPOOL_DRAIN_S) is over'));
+      await inFlight.waitIdle(5_000);
+    }
+    await app.close().catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
     stopWatching();
     pipeline.close();
     await nc.drain().catch(() => nc.close());
@@ -109,8 +114,8 @@ async function main(): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   stopWhenParentExits(process.env);
 }
 

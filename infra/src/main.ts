@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   let stack: Stack | undefined;
   let shuttingDown = false;
   const shutdown = async (why: string, code: number): Promise<void> => {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      say(`spool: ${why} while stopping; still draining in order (requests first, then workers, then NATS)`);
+      return;
+    }
     shuttingDown = true;
     say(`\nspool: ${why}; stopping every process…`);
     await stack?.stop();
@@ -35,6 +38,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('interrupted', 0));
   process.on('SIGTERM', () => void shutdown('terminated', 0));
+  // Started by npm, a signal to npm reaches this process too; should the parent vanish
+  // without one (killed outright), stop in order rather than serve on as an orphan.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown('the process that started spool is gone', 0);
+  }, 1_000).unref();
 
   stack = await startStack({
     modelDir: config.modelDir,

@@ -12,6 +12,8 @@ export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
   readonly process: ChildProcess;
+  /** Resolves with the exit code (null after a signal) once the server is gone, asked to or not. */
+  readonly exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     url: `nats://${host}:${port}`,
     port,
     process: child,
+    exited,
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {

@@ -57,6 +57,9 @@ export class Supervisor {
       // environment: no API tokens, no other identity's key file.
       env: { ...baseEnv(process.env), ...spec.env, [STOP_WITH_PARENT]: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a signal to the launcher's group (Ctrl-C in a terminal, kill -TERM -PGID)
+      // reaches the launcher alone, which then stops its children in order.
+      detached: true,
     });
     const tail: string[] = [];
     const file = this.fileFor(spec.label);

@@ -4,7 +4,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { describeMissing, type Topology } from '../topology.ts';
+import type { Drain } from '../lifecycle/drain.ts';
 import type { AdmissionQueue } from '../scheduler/admission.ts';
+import type { InFlight } from './in-flight.ts';
 import type { SystemInfoSource } from './system-info.ts';
 
 const Healthy = Type.Object({ status: Type.Literal('healthy') }, { additionalProperties: false });
@@ -73,6 +75,8 @@ export interface StatusDeps {
   readonly topology: Topology;
   readonly systemInfo: SystemInfoSource;
   readonly admission: AdmissionQueue;
+  readonly drain: Drain;
+  readonly inFlight: InFlight;
 }
 
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): void {
@@ -80,6 +84,10 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
   const { manifest: m } = deps;
 
   r.get('/health', { schema: { response: { 200: Healthy, 503: Unhealthy } } }, async (_request, reply) => {
+    if (deps.drain.draining) {
+      const message = `the coordinator is shutting down: finishing ${deps.inFlight.size} admitted request(s), taking no new ones`;
+      return reply.code(503).header('Retry-After', String(deps.drain.retryAfterS)).send({ status: 'unhealthy' as const, missing: [], message });
+    }
     const snap = await deps.topology.snapshot();
     if (snap.missing.length === 0) return reply.code(200).send({ status: 'healthy' as const });
     return reply.code(503).send({ status: 'unhealthy' as const, missing: [...snap.missing], message: describeMissing(snap) });
