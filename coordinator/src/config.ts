@@ -11,11 +11,13 @@ import {
   deepFreeze,
   readInt,
   readList,
+  readNatsTls,
   readOptionalString,
   readSeedFile,
   readString,
   type Env,
   type ModelManifest,
+  type NatsTls,
 } from '@spool/shared';
 
 export interface CoordinatorConfig {
@@ -26,6 +28,8 @@ export interface CoordinatorConfig {
   readonly natsUrl: string;
   /** The seed of the coordinator's bus identity (SPOOL_NATS_KEY_FILE); absent on a bus without authorization. */
   readonly natsSeed?: string;
+  /** TLS to NATS (SPOOL_NATS_TLS_CA, SPOOL_NATS_TLS_CERT, SPOOL_NATS_TLS_KEY). */
+  readonly natsTls?: NatsTls;
   /** Silence from the worker holding a call after which the call is lost and sent again (SPOOL_CALL_LOST_MS). */
   readonly callLostMs: number;
   /** Tries of one stage call at most (SPOOL_RETRY_ATTEMPTS). */
@@ -96,6 +100,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     apiTokens,
     natsUrl: readString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
     natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
+    natsTls: readNatsTls(env),
     callLostMs,
     retryAttempts: readInt(env, 'SPOOL_RETRY_ATTEMPTS', 5, { min: 1, max: 100 }),
     retryBudgetMs: readInt(env, 'SPOOL_RETRY_BUDGET_MS', 8_000, { min: 0, max: 3_600_000 }),

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     servers: config.natsUrl,
     name: 'spool-coordinator',
     auth: { identity: COORDINATOR_IDENTITY, inboxPrefix: inboxPrefix(manifest.name, COORDINATOR_IDENTITY), seed: config.natsSeed },
+    tls: config.natsTls,
   });
   if (!config.natsSeed) log.warn('SPOOL_NATS_KEY_FILE is not set: connecting without bus credentials (only a NATS without authorization accepts that)');
   log.info(

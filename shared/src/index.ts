@@ -52,6 +52,7 @@ export { authorizationBlock, type IdentityKey } from './bus/server-config.ts';
 export { createBusCredentials, keyFileOf, readSeedFile, writeBusCredentials, type BusCredentials, type IdentitySecret } from './bus/credentials.ts';
 export { StageCaller, type CallerOptions, type CallOptions } from './nats/client.ts';
 export { connectionWatch, connectNats, inboxPrefixOf, RECONNECT_DELAY_MS, type BusAuth, type ConnectionWatch, type ConnectOptions } from './nats/connect.ts';
+export { readNatsTls, type NatsTls } from './nats/tls.ts';
 export { CALL_HEADER, DEFAULT_HEARTBEAT_MS, HEARTBEAT, HOLDER_HEADER, startHeartbeats } from './nats/heartbeat.ts';
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';

@@ -12,6 +12,7 @@ import {
   DEFAULT_HEARTBEAT_MS,
   isStageRole,
   loadModelPackage,
+  readNatsTls,
   readOptionalString,
   readSeedFile,
   MODELS_DIR,
@@ -20,6 +21,7 @@ import {
   STAGE_ROLES,
   type Env,
   type ModelManifest,
+  type NatsTls,
   type StageRole,
 } from '@spool/shared';
 import { parseBlocks, resolveLayout, type ShardLayout } from './layout.ts';
@@ -38,6 +40,8 @@ export interface StageConfig {
   readonly natsUrl: string;
   /** The seed of this worker's bus identity (SPOOL_NATS_KEY_FILE); absent on a bus without authorization. */
   readonly natsSeed?: string;
+  /** TLS to NATS (SPOOL_NATS_TLS_CA, SPOOL_NATS_TLS_CERT, SPOOL_NATS_TLS_KEY). */
+  readonly natsTls?: NatsTls;
   /** Interval of the heartbeats sent to callers while a call is held. */
   readonly heartbeatMs: number;
   readonly ortThreads: number;
@@ -96,6 +100,7 @@ export function loadConfig(env: Env, argv: readonly string[], manifestOf: Manife
     modelName: manifest.name,
     natsUrl,
     natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
+    natsTls: readNatsTls(env),
     heartbeatMs: readInt(env, 'SPOOL_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 }),
     ortThreads: readInt(env, 'SPOOL_ORT_THREADS', 1, { min: 1, max: 256 }),
     concurrency: readInt(env, 'SPOOL_WORKER_CONCURRENCY', 2, { min: 1, max: 64 }),

@@ -6,6 +6,7 @@
  */
 import { nkeyAuthenticator, type NatsConnection, type Status } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import type { NatsTls } from './tls.ts';
 
 export interface BusAuth {
   readonly identity: string;
@@ -21,6 +22,8 @@ export interface ConnectOptions {
   /** Client name shown by the server's monitoring. */
   readonly name: string;
   readonly auth?: BusAuth;
+  /** TLS settings for a `tls://` server (see `readNatsTls`). */
+  readonly tls?: NatsTls;
   /** Keep trying when the server is not up yet at start (the default), instead of failing at once. */
   readonly waitOnFirstConnect?: boolean;
 }
@@ -52,6 +55,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     pingInterval: 10_000,
     maxPingOut: 3,
     ...(opts.auth ? { inboxPrefix: opts.auth.inboxPrefix } : {}),
+    ...(opts.tls ? { tls: { ...opts.tls } } : {}),
     ...(opts.auth?.seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.auth.seed)) } : {}),
   });
   watches.set(nc, watch(nc, opts.servers, () => (attempt = 0)));

@@ -37,22 +37,27 @@ export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Pro
     if (isNoResponders(err)) return [];
     throw err;
   }
-  for await (const info of infos) {
-    const m = info.metadata ?? {};
-    const role = m[WORKER_METADATA.role];
-    if (!isStageRole(role)) continue;
-    const shard = m[WORKER_METADATA.shard];
-    out.push({
-      id: info.id,
-      service: info.name,
-      model: m[WORKER_METADATA.model] ?? '',
-      role,
-      shard: shard === undefined || shard === '' ? undefined : Number(shard),
-      blocks: m[WORKER_METADATA.blocks] || undefined,
-      device: m[WORKER_METADATA.device] ?? 'cpu',
-      subject: m[WORKER_METADATA.subject] ?? '',
-      version: info.version,
-    });
+  try {
+    for await (const info of infos) {
+      const m = info.metadata ?? {};
+      const role = m[WORKER_METADATA.role];
+      if (!isStageRole(role)) continue;
+      const shard = m[WORKER_METADATA.shard];
+      out.push({
+        id: info.id,
+        service: info.name,
+        model: m[WORKER_METADATA.model] ?? '',
+        role,
+        shard: shard === undefined || shard === '' ? undefined : Number(shard),
+        blocks: m[WORKER_METADATA.blocks] || undefined,
+        device: m[WORKER_METADATA.device] ?? 'cpu',
+        subject: m[WORKER_METADATA.subject] ?? '',
+        version: info.version,
+      });
+    }
+  } catch (err) {
+    // The no-responders status can also arrive through the iterator.
+    if (!isNoResponders(err)) throw err;
   }
   return out.sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id));
 }

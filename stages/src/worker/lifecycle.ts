@@ -76,6 +76,7 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
       servers: config.natsUrl,
       name: serviceName,
       auth: { identity, inboxPrefix: inboxPrefix(pkg.manifest.name, identity), seed: config.natsSeed },
+      tls: config.natsTls,
     });
     if (!config.natsSeed) log.warn('SPOOL_NATS_KEY_FILE is not set: connecting without bus credentials (only a NATS without authorization accepts that)');
     step = 'registering with NATS';
