@@ -6,23 +6,24 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connectNats, discoverWorkers, stageLabel } from '@spool/shared';
-import { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions } from './layout.ts';
+import { connectNats, discoverWorkers, loadModelPackage, stageLabel } from '@spool/shared';
+import type { ResolvedLayout } from './layout/types.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 import { assertPortFree, freePort } from './net.ts';
+import { coordinatorSpec, workerSpec, type ProcessOptions } from './processes.ts';
 import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StackOptions {
   readonly modelDir: string;
-  readonly shards: number;
+  /** The workers to run (`loadLayout`), resolved against the model in `modelDir`. */
+  readonly layout: ResolvedLayout;
   readonly tokens: readonly string[];
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port: number;
   readonly natsUrl?: string;
-  readonly device?: string;
   /** Variables for every process (OTEL_*, SPOOL_LOG_LEVEL, …). */
   readonly env?: Readonly<Record<string, string>>;
   readonly coordinatorEnv?: Readonly<Record<string, string>>;
@@ -41,6 +42,7 @@ export interface Stack {
   readonly url: string;
   readonly natsUrl: string;
   readonly port: number;
+  /** Every process: the workers' labels (`denoise.0`, `denoise.1#1`, …) and `coordinator`. */
   readonly labels: readonly string[];
   /** Stops one process (a worker or the coordinator) as an operator would. */
   stopProcess(label: string): Promise<void>;
@@ -54,22 +56,31 @@ export interface Stack {
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  const { layout } = opts;
+  const manifest = loadModelPackage(opts.modelDir).manifest;
+  if (manifest.name !== layout.model || manifest.transformer.blocks.length !== layout.blockCount) {
+    throw new Error(
+      `the layout ${layout.source} was resolved for ${layout.model} (${layout.blockCount} blocks), not for ${manifest.name} in ${opts.modelDir} ` +
+        `(${manifest.transformer.blocks.length} blocks): resolve it against the model that runs`,
+    );
+  }
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port === 0 ? await freePort(host === '0.0.0.0' ? '127.0.0.1' : host) : opts.port;
   if (opts.port !== 0) await assertPortFree(host, port);
   let nats: NatsServerHandle | undefined;
   const natsUrl = opts.natsUrl ?? (nats = await startNatsServer({ onLine: (l) => opts.onLine?.('nats-server', l) })).url;
-  const layout: LayoutOptions = {
-    shards: opts.shards,
-    device: opts.device ?? 'cpu',
+  const processOptions: ProcessOptions = {
     natsUrl,
     modelDir: opts.modelDir,
     env: { ...opts.env },
     coordinatorEnv: { ...opts.coordinatorEnv, SPOOL_HOST: host, SPOOL_PORT: String(port), SPOOL_API_TOKENS: opts.tokens.join(',') },
   };
   const supervisor = new Supervisor(REPO_ROOT, opts.logDir, opts.onLine);
-  const slots = workerSlots(opts.shards);
-  const specs = new Map([...slots.map((s) => [s.label, workerSpec(s, layout)] as const), ['coordinator', coordinatorSpec(layout)] as const]);
+  const workers = new Map(layout.workers.map((w) => [w.label, w] as const));
+  const specs = new Map([
+    ...layout.workers.map((w) => [w.label, workerSpec(w, processOptions)] as const),
+    ['coordinator', coordinatorSpec(processOptions)] as const,
+  ]);
   const running = new Map<string, ChildHandle>();
   const stopping = new Set<string>();
   let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
@@ -114,8 +125,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
   };
 
-  const liveLabels = async (): Promise<Set<string>> =>
-    new Set((await discoverWorkers(nc!, 500)).map((w) => stageLabel(w.role, w.shard)));
+  /** Live workers of this model per stage label, from discovery. */
+  const liveCounts = async (): Promise<Map<string, number>> => {
+    const counts = new Map<string, number>();
+    for (const w of await discoverWorkers(nc!, 500)) {
+      if (w.model !== layout.model) continue;
+      const stage = stageLabel(w.role, w.shard);
+      counts.set(stage, (counts.get(stage) ?? 0) + 1);
+    }
+    return counts;
+  };
+  /** Whether every stage of `labels` has as many live workers as the stack runs for it now. */
+  const allServing = async (labels: readonly string[]): Promise<boolean> => {
+    const live = await liveCounts();
+    const stages = new Set(labels.map((l) => workers.get(l)!.stage));
+    return [...stages].every((stage) => {
+      const runningHere = layout.workers.filter((w) => w.stage === stage && running.has(w.label) && !stopping.has(w.label)).length;
+      return (live.get(stage) ?? 0) >= runningHere;
+    });
+  };
 
   const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
 
@@ -135,7 +163,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stopping.delete(label);
       launch(label);
       if (label === 'coordinator') await waitFor('coordinator', [label], healthy);
-      else await waitFor(label, [label], async () => (await liveLabels()).has(label));
+      else await waitFor(label, [label], () => allServing([label]));
     },
     tail: (label) => running.get(label)?.tail() ?? [],
     unexpectedExit,
@@ -152,12 +180,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   try {
     nc = await connectNats(natsUrl, 'spool-launcher');
-    const workerLabels = slots.map((s) => s.label);
+    const workerLabels = layout.workers.map((w) => w.label);
     workerLabels.forEach(launch);
-    await waitFor('workers', workerLabels, async () => {
-      const live = await liveLabels();
-      return workerLabels.every((l) => live.has(l));
-    });
+    await waitFor('workers', workerLabels, () => allServing(workerLabels));
     launch('coordinator');
     await waitFor('coordinator', ['coordinator'], healthy);
   } catch (err) {
