@@ -21,17 +21,16 @@ import type { EncodedVideo, Pipeline, TextEncoding, VideoRequest } from './pipel
 export interface NatsPipelineOptions {
   readonly nc: NatsConnection;
   readonly model: string;
-  readonly shards: number;
   readonly stageTimeoutMs: number;
+  /** Names the stage really missing when a call fails; the shards of the chain come from it too. */
   readonly topology?: Topology;
 }
 
-export class NatsPipeline implements Pipeline {
-  private readonly shardLabels: string[];
+/** The stages a call went through: fixed labels, or every denoiser shard of the live topology. */
+type Involved = readonly string[] | 'denoiser chain';
 
-  constructor(private readonly opts: NatsPipelineOptions) {
-    this.shardLabels = Array.from({ length: opts.shards }, (_, i) => stageLabel('denoiser', i));
-  }
+export class NatsPipeline implements Pipeline {
+  constructor(private readonly opts: NatsPipelineOptions) {}
 
   async encodeText(prompts: readonly string[], signal: AbortSignal): Promise<TextEncoding> {
     const stage = stageLabel('text-encoder');
@@ -46,9 +45,9 @@ export class NatsPipeline implements Pipeline {
   }
 
   async denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>> {
-    const first = this.shardLabels[0];
+    const first = stageLabel('denoiser', 0);
     const reply = await this.call(
-      this.shardLabels,
+      'denoiser chain',
       first,
       stageSubject(this.opts.model, 'denoiser', 0),
       { meta: {}, tensors: { sample, encoder_hidden_states: text, timestep } },
@@ -85,7 +84,7 @@ export class NatsPipeline implements Pipeline {
     };
   }
 
-  private async call(involved: readonly string[], stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
+  private async call(involved: Involved, stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
     try {
       return await callStage(this.opts.nc, subject, message, { stage, timeoutMs: this.opts.stageTimeoutMs, signal, spanName });
     } catch (err) {
@@ -94,12 +93,13 @@ export class NatsPipeline implements Pipeline {
   }
 
   /** Names the stage that is really missing when a call finds nobody or times out. */
-  private async explain(err: unknown, involved: readonly string[], stage: string): Promise<unknown> {
+  private async explain(err: unknown, involved: Involved, stage: string): Promise<unknown> {
     if (!isSpoolError(err) || !this.opts.topology) return err;
     if (err.code !== 'SPOOL_ERR_STAGE_UNAVAILABLE' && err.code !== 'SPOOL_ERR_STAGE_TIMEOUT') return err;
     const snap = await this.opts.topology.snapshot({ fresh: true });
     if (snap.error) return err;
-    const gone = involved.filter((label) => snap.missing.includes(label));
+    const labels = involved === 'denoiser chain' ? snap.denoiser.shards.map((s) => s.label) : involved;
+    const gone = labels.filter((label) => snap.missing.includes(label));
     if (gone.length === 0) return err;
     const what = err.code === 'SPOOL_ERR_STAGE_TIMEOUT' ? 'timed out' : 'found no worker';
     const detail = gone.length === 1 ? `${gone[0]} has no live worker` : `${gone.join(', ')} have no live worker`;
