@@ -1,3 +1,5 @@
+export { composeServices, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
+export { composeFromFiles, type ComposeFileOptions } from './compose-file.ts';
 export { DEFAULT_LAYOUT, loadLaunchConfig, type LaunchConfig } from './config.ts';
 export { describeLayout } from './layout/describe.ts';
 export { loadLayout, readLayoutFile, type LoadLayoutOptions } from './layout/load.ts';

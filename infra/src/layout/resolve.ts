@@ -51,7 +51,8 @@ export function resolveLayout(layout: Layout, model: ModelFacts, source: string)
   const vae = layout['vae-decoder'];
   add('vae-decoder', vae.replicas, vae.device, vae.threads);
   add('video-encoder', layout['video-encoder'].replicas, 'cpu', undefined);
-  return deepFreeze({ source, model: model.name, blockCount: model.blockCount, shards, workers });
+  const description = layout.description === undefined ? {} : { description: layout.description };
+  return deepFreeze({ source, ...description, model: model.name, blockCount: model.blockCount, shards, workers });
 }
 
 /** `denoise.0` when the stage has one worker; `denoise.0#0`, `denoise.0#1`, … when it has several. */

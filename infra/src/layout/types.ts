@@ -82,6 +82,8 @@ export interface ResolvedShard {
 export interface ResolvedLayout {
   /** Where the layout came from, for messages: the file, and the shorthands applied. */
   readonly source: string;
+  /** The layout's own note for readers. */
+  readonly description?: string;
   readonly model: string;
   readonly blockCount: number;
   readonly shards: readonly ResolvedShard[];
