@@ -135,14 +135,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
     return counts;
   };
-  /** Whether every stage of `labels` has as many live workers as the stack runs for it now. */
+  const isRunning = (label: string): boolean => {
+    const p = running.get(label)?.process;
+    return p !== undefined && p.exitCode === null && p.signalCode === null && !stopping.has(label);
+  };
+  /**
+   * Whether every stage of `labels` has as many live workers as the stack
+   * runs for it now. Discovery counts workers per stage, not per process:
+   * replicas of a stage are interchangeable.
+   */
   const allServing = async (labels: readonly string[]): Promise<boolean> => {
     const live = await liveCounts();
     const stages = new Set(labels.map((l) => workers.get(l)!.stage));
-    return [...stages].every((stage) => {
-      const runningHere = layout.workers.filter((w) => w.stage === stage && running.has(w.label) && !stopping.has(w.label)).length;
-      return (live.get(stage) ?? 0) >= runningHere;
-    });
+    return [...stages].every((stage) => (live.get(stage) ?? 0) >= layout.workers.filter((w) => w.stage === stage && isRunning(w.label)).length);
   };
 
   const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;

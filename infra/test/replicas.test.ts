@@ -97,5 +97,9 @@ describe('a stack with two replicas of each denoiser shard', () => {
     const res = await generate();
     expect(res.status, await res.clone().text()).toBe(200);
     await res.arrayBuffer();
+
+    // Started again, it is counted again.
+    await stack.startProcess('denoise.1#0');
+    await until('the coordinator to see four denoiser workers', async () => ((await denoisers()).length === 4 ? true : undefined));
   });
 });
