@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { loadModelPackage, MODELS_DIR, readInt, readNumber } from '@spool/shared';
-import { REPO_ROOT, startStack } from '@spool/infra';
+import { DEFAULT_LAYOUT, loadLayout, modelFacts, REPO_ROOT, startStack } from '@spool/infra';
 
 const run = promisify(execFile);
 const PYTHON = process.env.SPOOL_PYTHON || '/usr/bin/python3';
@@ -75,7 +75,8 @@ async function decodeRgb(file: string): Promise<Buffer> {
 const items = (await evalSet()).slice(0, limit);
 const dir = mkdtempSync(path.join(tmpdir(), 'spool-eval-'));
 say(`evaluate: ${m.name}, ${items.length} held-out prompts × ${seeds} seeds, ${steps} steps, guidance ${guidance}, guidance rescale ${guidanceRescale}`);
-const stack = await startStack({ modelDir: pkg.dir, shards: 2, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' } });
+const layout = loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(m), shorthands: { shards: 2 } });
+const stack = await startStack({ modelDir: pkg.dir, layout, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' } });
 try {
   const generate = async (prompt: string, numFrames: number, seed: number, name: string): Promise<string> => {
     const res = await fetch(`${stack.url}/generate`, {

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startStack } from '@spool/infra';
+import { loadModelPackage } from '@spool/shared';
+import { DEFAULT_LAYOUT, loadLayout, modelFacts, REPO_ROOT, startStack } from '@spool/infra';
 import { ratio, time, type Timing } from './stats.ts';
 
 export interface ServiceRun {
@@ -33,9 +34,15 @@ const TOKEN = 'bench-token-0123456789';
 
 export async function measureService(o: ServiceBenchOptions): Promise<ServiceRun> {
   const logDir = mkdtempSync(path.join(tmpdir(), 'spool-bench-'));
+  // The layout of `npm start`, with the denoiser in o.shards shards (as SPOOL_SHARDS would).
+  const layout = loadLayout({
+    file: path.join(REPO_ROOT, DEFAULT_LAYOUT),
+    model: modelFacts(loadModelPackage(o.modelDir).manifest),
+    shorthands: { shards: o.shards },
+  });
   const stack = await startStack({
     modelDir: o.modelDir,
-    shards: o.shards,
+    layout,
     tokens: [TOKEN],
     port: 0,
     logDir,

@@ -20,6 +20,7 @@ import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import { StepBatcher } from './pipeline/step-batcher.ts';
+import type { BatchPolicy } from './scheduler/step-batching.ts';
 import { AdmissionQueue } from './scheduler/admission.ts';
 import type { Topology } from './topology.ts';
 
@@ -35,8 +36,12 @@ export interface BuildOptions {
   readonly batchWindowMs?: number;
   /** Most requests merged into one denoiser call. */
   readonly maxBatch?: number;
-  /** Most denoiser calls in flight at once (the pipeline depth, one per shard); unbounded when absent. */
-  readonly maxCallsInFlight?: number;
+  /**
+   * Most denoiser calls in flight at once (the pipeline depth: one per shard
+   * and replica); a function is asked at every decision, so the depth can
+   * follow the live topology. Unbounded when absent.
+   */
+  readonly maxCallsInFlight?: number | (() => number);
   readonly systemInfo?: SystemInfoSource;
   /** Requests in flight, for shutdown; one is made when not given. */
   readonly inFlight?: InFlight;
@@ -97,15 +102,18 @@ export function build(opts: BuildOptions): FastifyInstance {
     pipeline: opts.pipeline,
     topology: opts.topology,
     admission,
-    batcher: new StepBatcher(opts.pipeline, {
-      windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
-      maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
-      maxInFlight: opts.maxCallsInFlight,
-    }),
+    batcher: new StepBatcher(opts.pipeline, batchPolicy(opts)),
     board,
     inFlight,
     apiTokens: opts.apiTokens,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,
   });
   return app;
+}
+
+/** The step batcher's policy: fixed, or read again at every decision when the depth is a function. */
+function batchPolicy(opts: BuildOptions): BatchPolicy | (() => BatchPolicy) {
+  const base = { windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH };
+  const depth = opts.maxCallsInFlight;
+  return typeof depth === 'function' ? () => ({ ...base, maxInFlight: depth() }) : { ...base, maxInFlight: depth };
 }

@@ -1,6 +1,7 @@
 /**
  * The coordinator's configuration: read once from the environment, checked,
- * frozen. `checkLayout` adds the checks that need the model manifest.
+ * frozen. The deployment's layout is not configured here: the coordinator
+ * learns it from the workers' discovery metadata (`topology.ts`).
  */
 import path from 'node:path';
 import {
@@ -49,8 +50,6 @@ export interface CoordinatorConfig {
   readonly stageTimeoutMs: number;
   /** Bound on a whole request, queueing included. */
   readonly requestTimeoutMs: number;
-  /** Denoiser shards the deployment runs; /health wants a live worker for each. */
-  readonly shards: number;
   /**
    * How long a stop waits for the requests it had admitted (SPOOL_DRAIN_S);
    * the default is the request deadline, which every admitted request, queued
@@ -111,18 +110,6 @@ export function loadConfig(env: Env): CoordinatorConfig {
     maxQueue: readInt(env, 'SPOOL_MAX_QUEUE', 16, { min: 0, max: 100_000 }),
     stageTimeoutMs,
     requestTimeoutMs,
-    shards: readInt(env, 'SPOOL_SHARDS', 2, { min: 1, max: 256 }),
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
   });
-}
-
-/** Checks that the deployment's layout fits the model: every shard needs at least one transformer block. */
-export function checkLayout(config: CoordinatorConfig, manifest: ModelManifest): void {
-  const blocks = manifest.transformer.blocks.length;
-  if (config.shards > blocks) {
-    throw new ConfigError(
-      `SPOOL_SHARDS=${config.shards} but model ${manifest.name} has only ${blocks} transformer blocks; ` +
-        `set SPOOL_SHARDS to a number from 1 to ${blocks}`,
-    );
-  }
 }

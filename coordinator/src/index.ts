@@ -1,5 +1,6 @@
 export { build, type BuildOptions } from './app.ts';
-export { checkLayout, DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT, loadConfig, type CoordinatorConfig } from './config.ts';
+export { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT, loadConfig, type CoordinatorConfig } from './config.ts';
+export { checkCoverage, pipelineDepth, type BlockSpan, type DenoiserCoverage, type ShardStatus } from './coverage.ts';
 export { natsDiscovery } from './discovery.ts';
 export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
 export { InFlight } from './http/in-flight.ts';
@@ -40,6 +41,7 @@ export {
   DiscoveredTopology,
   describeMissing,
   expectedStages,
+  snapshotDepth,
   summarize,
   type ExpectedStage,
   type Topology,

@@ -20,7 +20,7 @@ import {
 } from '@spool/shared';
 import { build } from './app.ts';
 import { Drain } from './lifecycle/drain.ts';
-import { checkLayout, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { natsDiscovery } from './discovery.ts';
 import { coordinatorError } from './errors.ts';
 import { InFlight } from './http/in-flight.ts';
@@ -28,7 +28,7 @@ import { CachedSystemInfo } from './http/system-info.ts';
 import { NatsPipeline } from './pipeline/nats-pipeline.ts';
 import { DEFAULT_RETRY } from './pipeline/retry.ts';
 import { listen } from './server.ts';
-import { DiscoveredTopology } from './topology.ts';
+import { DiscoveredTopology, snapshotDepth } from './topology.ts';
 
 async function main(): Promise<void> {
   const log = createLogger('spool-coordinator');
@@ -37,7 +37,6 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
     pkg = loadModelPackage(config.modelDir);
-    checkLayout(config, pkg.manifest);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ManifestError) {
       log.fatal(err.message);
@@ -55,17 +54,17 @@ async function main(): Promise<void> {
   });
   if (!config.natsSeed) log.warn('SPOOL_NATS_KEY_FILE is not set: connecting without bus credentials (only a NATS without authorization accepts that)');
   log.info(
-    { nats: config.natsUrl, model: manifest.name, shards: config.shards, max_concurrent: config.maxConcurrent, batch_window_ms: config.batchWindowMs, max_batch: config.maxBatch },
+    { nats: config.natsUrl, model: manifest.name, blocks: manifest.transformer.blocks.length, max_concurrent: config.maxConcurrent, batch_window_ms: config.batchWindowMs, max_batch: config.maxBatch },
     'connected to NATS',
   );
 
-  const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, shards: config.shards });
+  // The denoiser's shards and replicas are learned from discovery and checked against the model's blocks.
+  const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, blockCount: manifest.transformer.blocks.length });
   const stopWatching = topology.watch(1_000);
   const inFlight = new InFlight();
   const pipeline = new NatsPipeline({
     nc,
     model: manifest.name,
-    shards: config.shards,
     stageTimeoutMs: config.stageTimeoutMs,
     lostAfterMs: config.callLostMs,
     retry: { ...DEFAULT_RETRY, attempts: config.retryAttempts, budgetMs: config.retryBudgetMs },
@@ -84,8 +83,9 @@ async function main(): Promise<void> {
     maxQueue: config.maxQueue,
     batchWindowMs: config.batchWindowMs,
     maxBatch: config.maxBatch,
-    // One denoiser call per shard keeps every shard busy; more calls would only queue.
-    maxCallsInFlight: config.shards,
+    // One denoiser call per shard and replica keeps every worker busy; more calls would only queue.
+    // Follows the live topology (shards × the fewest replicas of a shard).
+    maxCallsInFlight: () => snapshotDepth(topology.latest()),
     requestTimeoutMs: config.requestTimeoutMs,
     inFlight,
     drain,

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, createBusCredentials, DEFAULT_MODEL, keyFileOf, MODELS_DIR, writeBusCredentials } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
-import { checkLayout, loadConfig } from '../src/config.ts';
-import { manifest } from './helpers.ts';
+import { loadConfig } from '../src/config.ts';
 
 const base = { SPOOL_API_TOKENS: 'token-one' };
 
@@ -21,7 +20,6 @@ describe('loadConfig', () => {
       maxBatch: 4,
       stageTimeoutMs: 60_000,
       requestTimeoutMs: 600_000,
-      shards: 2,
     });
     expect(c.modelDir).toBe(path.join(MODELS_DIR, DEFAULT_MODEL));
     expect(Object.isFrozen(c)).toBe(true);
@@ -39,12 +37,11 @@ describe('loadConfig', () => {
       SPOOL_MAX_QUEUE: '0',
       SPOOL_STAGE_TIMEOUT_MS: '1000',
       SPOOL_REQUEST_TIMEOUT_MS: '5000',
-      SPOOL_SHARDS: '3',
       SPOOL_BATCH_WINDOW_MS: '0',
       SPOOL_MAX_BATCH: '8',
     });
     expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8 });
-    expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000, shards: 3 });
+    expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000 });
   });
 
   it.each([
@@ -52,7 +49,6 @@ describe('loadConfig', () => {
     [{ SPOOL_API_TOKENS: ' , ' }, /SPOOL_API_TOKENS is not set/],
     [{ ...base, SPOOL_PORT: 'http' }, /SPOOL_PORT="http" must be an integer from 0 to 65535/],
     [{ ...base, SPOOL_MAX_CONCURRENT: '0' }, /SPOOL_MAX_CONCURRENT="0" must be an integer from 1/],
-    [{ ...base, SPOOL_SHARDS: '1.5' }, /SPOOL_SHARDS="1.5" must be an integer/],
     [{ ...base, SPOOL_MAX_BATCH: '0' }, /SPOOL_MAX_BATCH="0" must be an integer from 1/],
     [{ ...base, SPOOL_BATCH_WINDOW_MS: '-1' }, /SPOOL_BATCH_WINDOW_MS="-1" must be an integer from 0/],
     [{ ...base, SPOOL_STAGE_TIMEOUT_MS: '90000', SPOOL_REQUEST_TIMEOUT_MS: '60000' }, /SPOOL_REQUEST_TIMEOUT_MS \(60000\) is shorter than SPOOL_STAGE_TIMEOUT_MS \(90000\)/],
@@ -80,10 +76,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('checks the shard count against the model', () => {
-    expect(() => checkLayout(loadConfig({ ...base, SPOOL_SHARDS: '2' }), manifest)).not.toThrow();
-    expect(() => checkLayout(loadConfig({ ...base, SPOOL_SHARDS: '3' }), manifest)).toThrow(
-      'SPOOL_SHARDS=3 but model cogvideox-test has only 2 transformer blocks; set SPOOL_SHARDS to a number from 1 to 2',
-    );
+  it('reads no shard count (the layout is learned from discovery), so the launcher\'s SPOOL_SHARDS does not concern it', () => {
+    expect(loadConfig({ ...base, SPOOL_SHARDS: 'not-a-number' })).not.toHaveProperty('shards');
   });
 });

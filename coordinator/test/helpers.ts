@@ -33,6 +33,7 @@ export const manifest: ModelManifest = {
 
 export const FAKE_MP4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 1, 2, 3, 4]);
 
+/** A live worker of the test model; a denoiser shard holds block `shard` of the model's two, in a chain of two. */
 export function worker(role: WorkerInfo['role'], shard?: number): WorkerInfo {
   const label = shard === undefined ? role : `${role}-${shard}`;
   return {
@@ -41,6 +42,7 @@ export function worker(role: WorkerInfo['role'], shard?: number): WorkerInfo {
     model: manifest.name,
     role,
     shard,
+    shards: shard === undefined ? undefined : manifest.transformer.blocks.length,
     blocks: shard === undefined ? undefined : `${shard}:${shard + 1}`,
     device: 'cpu',
     subject: `spool.${manifest.name}.${label}`,
@@ -53,12 +55,12 @@ export const ALL_WORKERS: WorkerInfo[] = [worker('text-encoder'), worker('denois
 export class FakeTopology implements Topology {
   workers: WorkerInfo[];
   fresh = 0;
-  constructor(workers: WorkerInfo[] = ALL_WORKERS, private readonly shards = 2) {
+  constructor(workers: WorkerInfo[] = ALL_WORKERS) {
     this.workers = [...workers];
   }
   async snapshot(opts: { fresh?: boolean } = {}): Promise<TopologySnapshot> {
     if (opts.fresh) this.fresh++;
-    return summarize(this.workers, manifest.name, this.shards);
+    return summarize(this.workers, manifest.name, manifest.transformer.blocks.length);
   }
 }
 

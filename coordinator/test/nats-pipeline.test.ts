@@ -82,7 +82,9 @@ async function startWorker(role: StageRole, handler: StageHandler, shard?: numbe
         [WORKER_METADATA.role]: role,
         [WORKER_METADATA.device]: 'cpu',
         [WORKER_METADATA.subject]: subject,
-        ...(shard === undefined ? {} : { [WORKER_METADATA.shard]: String(shard), [WORKER_METADATA.blocks]: `${shard}:${shard + 1}` }),
+        ...(shard === undefined
+          ? {}
+          : { [WORKER_METADATA.shard]: String(shard), [WORKER_METADATA.shards]: '2', [WORKER_METADATA.blocks]: `${shard}:${shard + 1}` }),
       },
       endpoints: [{ name: endpoint, subject, handler }],
       timeoutMs: 5000,
@@ -134,8 +136,8 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
   });
 
   const stack = (stageTimeoutMs = 5000) => {
-    const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: MODEL, shards: 2, cacheMs: 0 });
-    const pipeline = new NatsPipeline({ nc, model: MODEL, shards: 2, stageTimeoutMs, lostAfterMs: 600, retry: RETRY, topology });
+    const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: MODEL, blockCount: manifest.transformer.blocks.length, cacheMs: 0 });
+    const pipeline = new NatsPipeline({ nc, model: MODEL, stageTimeoutMs, lostAfterMs: 600, retry: RETRY, topology });
     return { ...testApp({ pipeline, topology }), topology, pipeline };
   };
 
@@ -179,7 +181,7 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
 
       const res = await app.inject({ method: 'POST', url: '/generate', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"prompt":"a fox"}' });
       expect(res.statusCode).toBe(503);
-      expect(res.json().message).toBe('cannot generate: denoise.1 has no live worker');
+      expect(res.json().message).toBe('cannot generate: blocks 1:2 have no live worker (denoise.1)');
     } finally {
       await app.close();
     }
@@ -189,7 +191,7 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
     const bare = await connectAs(COORDINATOR_IDENTITY, 'test-bare');
     try {
       // Another model's name: none of the running workers belong to it.
-      const t = new DiscoveredTopology({ discover: natsDiscovery(bare), model: 'nobody-here', shards: 1 });
+      const t = new DiscoveredTopology({ discover: natsDiscovery(bare), model: 'nobody-here', blockCount: 2 });
       const snap = await t.snapshot();
       expect(snap.error).toBeUndefined();
       expect(snap.missing).toEqual(['text-encoder', 'denoise.0', 'vae-decoder', 'video-encoder']);

@@ -192,7 +192,7 @@ describe('POST /generate stage errors', () => {
     const { app: a, pipeline } = app({ topology });
     const res = await a.inject(post({ prompt: 'a fox' }));
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ error: 'Service Unavailable', code: 'SPOOL_ERR_STAGE_UNAVAILABLE', message: 'cannot generate: denoise.1 has no live worker' });
+    expect(res.json()).toEqual({ error: 'Service Unavailable', code: 'SPOOL_ERR_STAGE_UNAVAILABLE', message: 'cannot generate: blocks 1:2 have no live worker (denoise.1)' });
     expect(pipeline.calls.prompts).toHaveLength(0);
   });
 

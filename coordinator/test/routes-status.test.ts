@@ -20,7 +20,26 @@ describe('GET /health', () => {
     current = testApp({ topology });
     const res = await current.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'unhealthy', missing: ['denoise.1'], message: 'denoise.1 has no live worker' });
+    expect(res.json()).toEqual({ status: 'unhealthy', missing: ['denoise.1'], message: 'blocks 1:2 have no live worker (denoise.1)' });
+  });
+
+  it('200 with replicas of a shard, and still 200 when one of them goes', async () => {
+    const replica = { ...worker('denoiser', 1), id: 'id-denoiser-1-second' };
+    const topology = new FakeTopology([...ALL_WORKERS, replica]);
+    current = testApp({ topology });
+    expect((await current.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    topology.workers = topology.workers.filter((w) => w.id !== 'id-denoiser-1');
+    const res = await current.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'healthy' });
+  });
+
+  it('503 saying how the replicas of a shard disagree', async () => {
+    const stray = { ...worker('denoiser', 1), id: 'id-stray', blocks: '0:2' };
+    current = testApp({ topology: new FakeTopology([...ALL_WORKERS, stray]) });
+    const res = await current.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'unhealthy', missing: ['denoise.1'], message: 'denoise.1 workers disagree on their blocks: 1:2 and 0:2' });
   });
 
   it('ignores workers of another model and lists every missing stage', async () => {

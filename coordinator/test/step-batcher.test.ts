@@ -196,4 +196,26 @@ describe('step batching in the runner', () => {
     const got = latentsByFps(p);
     for (const job of jobs) expect(got.get(job.fps)).toEqual(await alone({ ...job, steps: 6 }));
   });
+
+  it('asks a policy function at every decision, so the pipeline depth can follow the live topology', async () => {
+    const p = new RowwisePipeline();
+    let inFlight = 0;
+    let most = 0;
+    p.hooks.denoise = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 10));
+      inFlight--;
+    };
+    let depth = 1;
+    const batcher = new StepBatcher(p, () => ({ windowMs: 1, maxBatch: 4, maxInFlight: depth }));
+    // Three shapes (8, 49 and 100 frames): no two calls can merge, so only the depth limits them.
+    const shapes = [8, 49, 100].map((numFrames, i) => ({ ...jobs[i], numFrames }));
+    const runAll = () => Promise.all(shapes.map((job) => runGeneration({ pipeline: p, manifest, log: quiet, batcher }, job, signal())));
+    await runAll();
+    expect(most).toBe(1);
+    depth = 3;
+    most = 0;
+    await runAll();
+    expect(most).toBe(3);
+  });
 });

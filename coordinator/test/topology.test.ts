@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMissing, DiscoveredTopology, expectedStages } from '../src/topology.ts';
+import { describeMissing, DiscoveredTopology, expectedStages, snapshotDepth } from '../src/topology.ts';
 import { ALL_WORKERS, manifest, worker } from './helpers.ts';
 
 /** A topology over a discovery that always finds every worker, counting its calls. */
@@ -11,7 +11,7 @@ function countingTopology(opts: { cacheMs?: number; now?: () => number }): { t: 
       return ALL_WORKERS;
     },
     model: manifest.name,
-    shards: 2,
+    blockCount: 2,
     ...opts,
   });
   return { t, counter };
@@ -58,18 +58,44 @@ describe('topology', () => {
   });
 
   it('names what is missing, and a discovery failure', async () => {
-    const t = new DiscoveredTopology({ discover: async () => [worker('denoiser', 0)], model: manifest.name, shards: 2 });
+    const t = new DiscoveredTopology({ discover: async () => [worker('denoiser', 0)], model: manifest.name, blockCount: 2 });
     const snap = await t.snapshot();
-    expect(describeMissing(snap)).toBe('text-encoder, denoise.1, vae-decoder, video-encoder have no live worker');
+    expect(snap.missing).toEqual(['text-encoder', 'denoise.1', 'vae-decoder', 'video-encoder']);
+    expect(describeMissing(snap)).toBe('text-encoder, vae-decoder, video-encoder have no live worker; blocks 1:2 have no live worker (denoise.1)');
     const broken = new DiscoveredTopology({
       discover: async () => {
         throw new Error('NATS is closed');
       },
       model: manifest.name,
-      shards: 1,
+      blockCount: 2,
     });
     const s2 = await broken.snapshot();
-    expect(s2.missing).toHaveLength(4);
+    expect(s2.missing).toEqual(['text-encoder', 'denoise.0', 'vae-decoder', 'video-encoder']);
     expect(describeMissing(s2)).toBe('worker discovery failed: NATS is closed');
+  });
+});
+
+describe('topology snapshots of the denoiser chain', () => {
+  const replica = (shard: number, n: number) => ({ ...worker('denoiser', shard), id: `id-denoise-${shard}-r${n}` });
+
+  it('lists the shards with their ranges and live replicas, and keeps the latest picture', async () => {
+    const t = new DiscoveredTopology({
+      discover: async () => [worker('text-encoder'), replica(0, 0), replica(0, 1), replica(1, 0), worker('vae-decoder'), worker('video-encoder')],
+      model: manifest.name,
+      blockCount: 2,
+    });
+    expect(t.latest()).toBeUndefined();
+    const snap = await t.snapshot();
+    expect(t.latest()).toBe(snap);
+    expect(snap.missing).toEqual([]);
+    expect(snap.expected.map((s) => s.label)).toEqual(['text-encoder', 'denoise.0', 'denoise.1', 'vae-decoder', 'video-encoder']);
+    expect(snap.denoiser.shardCount).toBe(2);
+    expect(snap.denoiser.shards).toEqual([
+      { shard: 0, label: 'denoise.0', blocks: { start: 0, end: 1 }, replicas: 2 },
+      { shard: 1, label: 'denoise.1', blocks: { start: 1, end: 2 }, replicas: 1 },
+    ]);
+    // Two shards, the fewer-replica shard has one: two calls keep every worker busy.
+    expect(snapshotDepth(snap)).toBe(2);
+    expect(snapshotDepth(undefined)).toBe(1);
   });
 });

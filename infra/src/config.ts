@@ -1,6 +1,7 @@
 /** `npm start`'s settings, from the environment, validated once. */
 import path from 'node:path';
 import {
+  ConfigError,
   DEFAULT_MODEL,
   deepFreeze,
   MODELS_DIR,
@@ -10,6 +11,8 @@ import {
   readString,
   type Env,
 } from '@spool/shared';
+import { deviceLabel, parseDevice } from '@spool/stages';
+import type { Shorthands } from './layout/types.ts';
 
 export interface LaunchConfig {
   readonly host: string;
@@ -17,12 +20,17 @@ export interface LaunchConfig {
   readonly natsUrl?: string;
   /** With NATS_URL: the folder of bus key files (`npm run credentials`) matching that server's authorization. */
   readonly natsCredentialsDir?: string;
-  readonly shards: number;
   readonly modelDir: string;
+  /** The layout file (`SPOOL_LAYOUT`). */
+  readonly layoutFile: string;
+  /** Overrides of the layout: `SPOOL_REPLICAS`, `SPOOL_SHARDS`, `SPOOL_DEVICE`, `SPOOL_ORT_THREADS`. */
+  readonly shorthands: Shorthands;
   readonly tokens: readonly string[];
-  readonly device: string;
   readonly logDir: string;
 }
+
+/** The layout `npm start` runs when SPOOL_LAYOUT is unset, relative to the repository. */
+export const DEFAULT_LAYOUT = 'infra/layout.json';
 
 export function loadLaunchConfig(env: Env, root: string): LaunchConfig {
   const modelDir = path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL)));
@@ -32,10 +40,31 @@ export function loadLaunchConfig(env: Env, root: string): LaunchConfig {
     port: readInt(env, 'SPOOL_PORT', 9000, { min: 1, max: 65535 }),
     natsUrl: readOptionalString(env, 'NATS_URL'),
     natsCredentialsDir: credentialsDir === undefined ? undefined : path.resolve(root, credentialsDir),
-    shards: readInt(env, 'SPOOL_SHARDS', 2, { min: 1, max: 64 }),
     modelDir,
+    layoutFile: path.resolve(root, readString(env, 'SPOOL_LAYOUT', DEFAULT_LAYOUT)),
+    shorthands: readShorthands(env),
     tokens: readList(env, 'SPOOL_API_TOKENS'),
-    device: readString(env, 'SPOOL_DEVICE', 'cpu'),
     logDir: path.resolve(root, readString(env, 'SPOOL_LOG_DIR', '.spool/logs')),
   });
+}
+
+function readShorthands(env: Env): Shorthands {
+  const optionalInt = (name: string, max: number): number | undefined =>
+    readOptionalString(env, name) === undefined ? undefined : readInt(env, name, 1, { min: 1, max });
+  const device = readOptionalString(env, 'SPOOL_DEVICE');
+  let deviceName: string | undefined;
+  if (device !== undefined) {
+    try {
+      deviceName = deviceLabel(parseDevice(device));
+    } catch {
+      throw new ConfigError(`SPOOL_DEVICE=${JSON.stringify(device)} must be cpu or cuda:N (e.g. cuda:0): the device of every model worker`);
+    }
+  }
+  const sh = {
+    replicas: optionalInt('SPOOL_REPLICAS', 64),
+    shards: optionalInt('SPOOL_SHARDS', 64),
+    device: deviceName,
+    threads: optionalInt('SPOOL_ORT_THREADS', 256),
+  };
+  return Object.fromEntries(Object.entries(sh).filter(([, v]) => v !== undefined)) as Shorthands;
 }

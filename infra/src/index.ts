@@ -1,8 +1,26 @@
-export { loadLaunchConfig, type LaunchConfig } from './config.ts';
+export { composeServices, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
+export { composeFromFiles, type ComposeFileOptions } from './compose-file.ts';
+export { DEFAULT_LAYOUT, loadLaunchConfig, type LaunchConfig } from './config.ts';
+export { describeLayout } from './layout/describe.ts';
+export { loadLayout, readLayoutFile, type LoadLayoutOptions } from './layout/load.ts';
+export { parseLayout } from './layout/parse.ts';
+export { modelFacts, replicaLabel, resolveLayout, type ModelFacts } from './layout/resolve.ts';
+export { applyShorthands, describeShorthands } from './layout/shorthands.ts';
+export type {
+  DeviceChoice,
+  Layout,
+  ModelStageSpec,
+  ResolvedLayout,
+  ResolvedShard,
+  ShardSpec,
+  Shorthands,
+  VideoEncoderSpec,
+  WorkerProcess,
+} from './layout/types.ts';
 export { formatLogLine } from './log-format.ts';
-export { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions, type WorkerSlot } from './layout.ts';
 export { natsServerBinary, startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.ts';
 export { assertPortFree, freePort, waitForPort } from './net.ts';
+export { coordinatorSpec, workerArgs, workerSpec, type ProcessOptions } from './processes.ts';
 export { REPO_ROOT, startStack, type Stack, type StackOptions } from './stack.ts';
 export { Supervisor, type ChildHandle, type ChildSpec, type LineSink } from './supervisor.ts';
 export { localToken } from './token.ts';

@@ -1,10 +1,16 @@
 /**
  * `npm start`: the whole service on this machine. A local nats-server (unless
- * NATS_URL is set), one worker per stage with the denoiser in shards, and the
- * coordinator; then a curl line that works. Ctrl-C stops everything.
+ * NATS_URL is set), the workers of the layout (SPOOL_LAYOUT, default
+ * infra/layout.json, with the SPOOL_REPLICAS/SHARDS/DEVICE/ORT_THREADS
+ * shorthands), and the coordinator; then a curl line that works. Ctrl-C stops
+ * everything.
  */
+import path from 'node:path';
 import { ConfigError, loadModelPackage } from '@spool/shared';
 import { loadLaunchConfig } from './config.ts';
+import { describeLayout } from './layout/describe.ts';
+import { loadLayout } from './layout/load.ts';
+import { modelFacts } from './layout/resolve.ts';
 import { formatLogLine } from './log-format.ts';
 import { REPO_ROOT, startStack, type Stack } from './stack.ts';
 import { localToken } from './token.ts';
@@ -14,6 +20,12 @@ const say = (line = ''): void => void process.stdout.write(`${line}\n`);
 async function main(): Promise<void> {
   const config = loadLaunchConfig(process.env, REPO_ROOT);
   const model = loadModelPackage(config.modelDir).manifest;
+  const layout = loadLayout({
+    file: config.layoutFile,
+    model: modelFacts(model),
+    shorthands: config.shorthands,
+    root: REPO_ROOT,
+  });
   let tokens = config.tokens;
   let tokenNote = 'from SPOOL_API_TOKENS';
   if (tokens.length === 0) {
@@ -21,7 +33,7 @@ async function main(): Promise<void> {
     tokens = [local.token];
     tokenNote = `${local.created ? 'generated and saved' : 'read'} in ${local.file}`;
   }
-  say(`spool: starting ${model.name} with ${config.shards} denoiser shard(s) on ${config.device}; logs in ${config.logDir}`);
+  say(`spool: starting ${model.name} from ${layout.source}: ${describeLayout(layout)}; logs in ${shownPath(config.logDir)}`);
   const verbose = process.env.SPOOL_LOG_LEVEL === 'debug' || process.env.SPOOL_LOG_LEVEL === 'trace';
   let stack: Stack | undefined;
   let shuttingDown = false;
@@ -47,13 +59,12 @@ async function main(): Promise<void> {
 
   stack = await startStack({
     modelDir: config.modelDir,
-    shards: config.shards,
+    layout,
     tokens,
     host: config.host,
     port: config.port,
     natsUrl: config.natsUrl,
     busCredentialsDir: config.natsCredentialsDir,
-    device: config.device,
     logDir: config.logDir,
     env: pickEnv(process.env),
     restart: { maxRestarts: 5 },
@@ -80,6 +91,12 @@ async function main(): Promise<void> {
   );
   say('');
   say('Ctrl-C stops everything.');
+}
+
+/** A path relative to the repository when it lies inside it. */
+function shownPath(p: string): string {
+  const rel = path.relative(REPO_ROOT, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** Variables the processes should see: tracing, logging and runtime knobs. */

@@ -23,16 +23,18 @@ import {
   stageLabel,
   writeBusCredentials,
 } from '@spool/shared';
-import { coordinatorSpec, workerSlots, workerSpec, type LayoutOptions } from './layout.ts';
+import type { ResolvedLayout } from './layout/types.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 import { assertPortFree, freePort } from './net.ts';
+import { coordinatorSpec, workerSpec, type ProcessOptions } from './processes.ts';
 import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StackOptions {
   readonly modelDir: string;
-  readonly shards: number;
+  /** The workers to run (`loadLayout`), resolved against the model in `modelDir`. */
+  readonly layout: ResolvedLayout;
   readonly tokens: readonly string[];
   readonly host?: string;
   /** 0 picks a free port. */
@@ -44,7 +46,6 @@ export interface StackOptions {
    * `natsUrl` the stack makes its own server with a new set of keys.
    */
   readonly busCredentialsDir?: string;
-  readonly device?: string;
   /** Variables for every process (OTEL_*, SPOOL_LOG_LEVEL, …). */
   readonly env?: Readonly<Record<string, string>>;
   readonly coordinatorEnv?: Readonly<Record<string, string>>;
@@ -63,6 +64,7 @@ export interface Stack {
   readonly url: string;
   readonly natsUrl: string;
   readonly port: number;
+  /** Every process: the workers' labels (`denoise.0`, `denoise.1#1`, …) and `coordinator`. */
   readonly labels: readonly string[];
   /** Stops one process (a worker or the coordinator) as an operator would. */
   stopProcess(label: string): Promise<void>;
@@ -76,16 +78,25 @@ export interface Stack {
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  const { layout } = opts;
+  const manifest = loadModelPackage(opts.modelDir).manifest;
+  if (manifest.name !== layout.model || manifest.transformer.blocks.length !== layout.blockCount) {
+    throw new Error(
+      `the layout ${layout.source} was resolved for ${layout.model} (${layout.blockCount} blocks), not for ${manifest.name} in ${opts.modelDir} ` +
+        `(${manifest.transformer.blocks.length} blocks): resolve it against the model that runs`,
+    );
+  }
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port === 0 ? await freePort(host === '0.0.0.0' ? '127.0.0.1' : host) : opts.port;
   if (opts.port !== 0) await assertPortFree(host, port);
-  const model = loadModelPackage(opts.modelDir).manifest.name;
+  const model = manifest.name;
+  const shards = layout.shards.length;
   // Our own server gets keys made for this run, in a folder only this user can read.
   let ownKeys: string | undefined;
   let extraConfig: string | undefined;
   if (!opts.natsUrl) {
     ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
-    const creds = createBusCredentials(busIdentities(opts.shards), { model, shards: opts.shards });
+    const creds = createBusCredentials(busIdentities(shards), { model, shards });
     writeBusCredentials(ownKeys, creds);
     extraConfig = creds.authorization;
   }
@@ -98,22 +109,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     throw err;
   }
   const natsUrl = opts.natsUrl ?? nats!.url;
-  const layout: LayoutOptions = {
-    shards: opts.shards,
-    device: opts.device ?? 'cpu',
+  const processOptions: ProcessOptions = {
     natsUrl,
     modelDir: opts.modelDir,
     env: { ...opts.env },
     coordinatorEnv: { ...opts.coordinatorEnv, SPOOL_HOST: host, SPOOL_PORT: String(port), SPOOL_API_TOKENS: opts.tokens.join(',') },
   };
   const supervisor = new Supervisor(REPO_ROOT, opts.logDir, opts.onLine);
-  const slots = workerSlots(opts.shards);
+  const workers = new Map(layout.workers.map((w) => [w.label, w] as const));
   // Each process is given its own identity's key file and no other.
   const keyed = <T extends { env: Readonly<Record<string, string>> }>(spec: T, identity: string): T =>
     keyDir ? { ...spec, env: { ...spec.env, SPOOL_NATS_KEY_FILE: keyFileOf(keyDir, identity) } } : spec;
   const specs = new Map([
-    ...slots.map((s) => [s.label, keyed(workerSpec(s, layout), stageIdentity(s.role, s.shard))] as const),
-    ['coordinator', keyed(coordinatorSpec(layout), COORDINATOR_IDENTITY)] as const,
+    ...layout.workers.map((w) => [w.label, keyed(workerSpec(w, processOptions), stageIdentity(w.role, w.shard))] as const),
+    ['coordinator', keyed(coordinatorSpec(processOptions), COORDINATOR_IDENTITY)] as const,
   ]);
   const running = new Map<string, ChildHandle>();
   const stopping = new Set<string>();
@@ -159,8 +168,30 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
   };
 
-  const liveLabels = async (): Promise<Set<string>> =>
-    new Set((await discoverWorkers(nc!, 500)).map((w) => stageLabel(w.role, w.shard)));
+  /** Live workers of this model per stage label, from discovery. */
+  const liveCounts = async (): Promise<Map<string, number>> => {
+    const counts = new Map<string, number>();
+    for (const w of await discoverWorkers(nc!, 500)) {
+      if (w.model !== layout.model) continue;
+      const stage = stageLabel(w.role, w.shard);
+      counts.set(stage, (counts.get(stage) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const isRunning = (label: string): boolean => {
+    const p = running.get(label)?.process;
+    return p !== undefined && p.exitCode === null && p.signalCode === null && !stopping.has(label);
+  };
+  /**
+   * Whether every stage of `labels` has as many live workers as the stack
+   * runs for it now. Discovery counts workers per stage, not per process:
+   * replicas of a stage are interchangeable.
+   */
+  const allServing = async (labels: readonly string[]): Promise<boolean> => {
+    const live = await liveCounts();
+    const stages = new Set(labels.map((l) => workers.get(l)!.stage));
+    return [...stages].every((stage) => (live.get(stage) ?? 0) >= layout.workers.filter((w) => w.stage === stage && isRunning(w.label)).length);
+  };
 
   const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
 
@@ -180,7 +211,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stopping.delete(label);
       launch(label);
       if (label === 'coordinator') await waitFor('coordinator', [label], healthy);
-      else await waitFor(label, [label], async () => (await liveLabels()).has(label));
+      else await waitFor(label, [label], () => allServing([label]));
     },
     tail: (label) => running.get(label)?.tail() ?? [],
     unexpectedExit,
@@ -206,12 +237,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         seed: keyDir ? readSeedFile(keyFileOf(keyDir, LAUNCHER_IDENTITY)) : undefined,
       },
     });
-    const workerLabels = slots.map((s) => s.label);
+    const workerLabels = layout.workers.map((w) => w.label);
     workerLabels.forEach(launch);
-    await waitFor('workers', workerLabels, async () => {
-      const live = await liveLabels();
-      return workerLabels.every((l) => live.has(l));
-    });
+    await waitFor('workers', workerLabels, () => allServing(workerLabels));
     launch('coordinator');
     await waitFor('coordinator', ['coordinator'], healthy);
   } catch (err) {

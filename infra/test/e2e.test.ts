@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busIdentities, connectNats, createBusCredentials, loadModelPackage, MODELS_DIR, writeBusCredentials } from '@spool/shared';
-import { startStack, type Stack } from '../src/stack.ts';
+import { DEFAULT_LAYOUT } from '../src/config.ts';
+import { loadLayout } from '../src/layout/load.ts';
+import { modelFacts } from '../src/layout/resolve.ts';
+import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.ts';
@@ -59,7 +62,7 @@ describe('spool end to end', () => {
       natsUrl: nats.url,
       busCredentialsDir: path.join(dir, 'bus'),
       modelDir: MODEL_DIR,
-      shards: 2,
+      layout: loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(manifest), shorthands: { shards: 2 } }),
       tokens: [TOKEN],
       port: 0,
       logDir: path.join(dir, 'logs'),

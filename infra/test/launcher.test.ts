@@ -93,6 +93,8 @@ describe('npm start', () => {
       if (Date.now() > deadline) throw new Error(`not ready in time:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    // The start line says the layout it runs: infra/layout.json over cogvideox-mini's six blocks.
+    expect(output).toContain('from infra/layout.json: 2 denoiser shards (0:3, 3:6), 1 replica each; 1 text-encoder, 1 vae-decoder, 1 video-encoder; 5 workers on cpu');
     expect(output).toContain(`export VALID_TOKEN=${token}`);
     expect(output).toContain(`http://localhost:${port}/generate`);
 

@@ -53,7 +53,9 @@ export interface StageConfig {
 }
 
 const USAGE =
-  'usage: main.ts --role <' + STAGE_ROLES.join('|') + '> [--shard I --shards N] [--blocks a:b] [--device cpu|cuda:N] [--model-dir DIR]';
+  'usage: main.ts --role <' +
+  STAGE_ROLES.join('|') +
+  '> [--shard I --shards N] [--blocks a:b] [--device cpu|cuda:N] [--threads N] [--model-dir DIR]';
 
 /** Reads the manifest of the model directory; replaceable in tests. */
 export type ManifestReader = (dir: string) => ModelManifest;
@@ -102,7 +104,8 @@ export function loadConfig(env: Env, argv: readonly string[], manifestOf: Manife
     natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
     natsTls: readNatsTls(env),
     heartbeatMs: readInt(env, 'SPOOL_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 }),
-    ortThreads: readInt(env, 'SPOOL_ORT_THREADS', 1, { min: 1, max: 256 }),
+    // --threads (the launcher passes the layout's value) wins over SPOOL_ORT_THREADS.
+    ortThreads: flags.threads === undefined ? readInt(env, 'SPOOL_ORT_THREADS', 1, { min: 1, max: 256 }) : intFlag('--threads', flags.threads, 1, 1, 256),
     concurrency: readInt(env, 'SPOOL_WORKER_CONCURRENCY', 2, { min: 1, max: 64 }),
     callTimeoutMs: readInt(env, 'SPOOL_CALL_TIMEOUT_MS', 60_000, { min: 100 }),
     drainGraceMs: readInt(env, 'SPOOL_DRAIN_GRACE_MS', 10_000, { min: 0 }),
@@ -117,6 +120,7 @@ interface Flags {
   shards?: string;
   blocks?: string;
   device?: string;
+  threads?: string;
   'model-dir'?: string;
 }
 
@@ -132,6 +136,7 @@ function parseFlags(argv: readonly string[]): Flags {
         shards: { type: 'string' },
         blocks: { type: 'string' },
         device: { type: 'string' },
+        threads: { type: 'string' },
         'model-dir': { type: 'string' },
       },
     });
@@ -141,11 +146,11 @@ function parseFlags(argv: readonly string[]): Flags {
   }
 }
 
-function intFlag(name: string, raw: string | undefined, fallback: number, min: number): number {
+function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max = Infinity): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`${name} ${JSON.stringify(raw)} must be an integer ≥ ${min}`);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${name} ${JSON.stringify(raw)} must be an integer ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
   }
   return v;
 }

@@ -1,7 +1,7 @@
 /**
  * The worker program:
  *   node --import tsx stages/src/main.ts --role <text-encoder|denoiser|vae-decoder|video-encoder>
- *     [--shard I --shards N] [--blocks a:b] [--device cpu|cuda:N] [--model-dir DIR]
+ *     [--shard I --shards N] [--blocks a:b] [--device cpu|cuda:N] [--threads N] [--model-dir DIR]
  */
 import { ConfigError, ManifestError, stopWhenParentExits } from '@spool/shared';
 import { loadConfig } from './config.ts';

@@ -61,6 +61,12 @@ describe('loadConfig', () => {
     expect(c.layout).toBeUndefined();
   });
 
+  it('takes onnxruntime threads from --threads over SPOOL_ORT_THREADS', () => {
+    expect(load(['--role', 'vae-decoder', '--threads', '3'], { ...env, SPOOL_ORT_THREADS: '2' }).ortThreads).toBe(3);
+    expect(load(['--role', 'vae-decoder'], { ...env, SPOOL_ORT_THREADS: '2' }).ortThreads).toBe(2);
+    expect(load(['--role', 'vae-decoder']).ortThreads).toBe(1);
+  });
+
   it('explains every impossible setting', () => {
     const cases: Array<[string[], RegExp, Record<string, string>?]> = [
       [[], /--role is required/],
@@ -72,6 +78,8 @@ describe('loadConfig', () => {
       [['--role', 'denoiser', '--device', 'gpu'], /--device "gpu" must be cpu or cuda:N/],
       [['--role', 'denoiser', '--bogus'], /Unknown option '--bogus'/],
       [['--role', 'denoiser'], /SPOOL_ORT_THREADS="zero" must be an integer/, { SPOOL_ORT_THREADS: 'zero' }],
+      [['--role', 'denoiser', '--threads', '0'], /--threads "0" must be an integer from 1 to 256/],
+      [['--role', 'denoiser', '--threads', 'two'], /--threads "two" must be an integer from 1 to 256/],
       [['--role', 'denoiser'], /NATS_URL=.* must list NATS server URLs/, { NATS_URL: 'http://x y' }],
     ];
     for (const [argv, message, e] of cases) {

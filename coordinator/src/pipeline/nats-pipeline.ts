@@ -26,21 +26,22 @@ import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.ts';
 export interface NatsPipelineOptions {
   readonly nc: NatsConnection;
   readonly model: string;
-  readonly shards: number;
   readonly stageTimeoutMs: number;
   /** Silence from a call's worker after which the call is lost and sent again, ms. */
   readonly lostAfterMs: number;
   readonly retry?: RetryPolicy;
+  /** Names the stage really missing when a call fails; the shards of the chain come from it too. */
   readonly topology?: Topology;
   readonly log?: Pick<Logger, 'warn'>;
 }
 
+/** The stages a call went through: fixed labels, or every denoiser shard of the live topology. */
+type Involved = readonly string[] | 'denoiser chain';
+
 export class NatsPipeline implements Pipeline {
-  private readonly shardLabels: string[];
   private readonly caller: StageCaller;
 
   constructor(private readonly opts: NatsPipelineOptions) {
-    this.shardLabels = Array.from({ length: opts.shards }, (_, i) => stageLabel('denoiser', i));
     this.caller = new StageCaller(opts.nc, { lostAfterMs: opts.lostAfterMs });
   }
 
@@ -62,9 +63,9 @@ export class NatsPipeline implements Pipeline {
   }
 
   async denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>> {
-    const first = this.shardLabels[0];
+    const first = stageLabel('denoiser', 0);
     const reply = await this.call(
-      this.shardLabels,
+      'denoiser chain',
       first,
       stageSubject(this.opts.model, 'denoiser', 0),
       { meta: {}, tensors: { sample, encoder_hidden_states: text, timestep } },
@@ -99,7 +100,7 @@ export class NatsPipeline implements Pipeline {
     };
   }
 
-  private async call(involved: readonly string[], stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
+  private async call(involved: Involved, stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
     const frame = encodeFrame(message);
     const watch = connectionWatch(this.opts.nc);
     try {
@@ -132,12 +133,13 @@ export class NatsPipeline implements Pipeline {
   }
 
   /** Names the stage that is really missing when a call finds nobody, goes silent or times out. */
-  private async explain(err: unknown, involved: readonly string[], stage: string): Promise<unknown> {
+  private async explain(err: unknown, involved: Involved, stage: string): Promise<unknown> {
     if (!isSpoolError(err) || !this.opts.topology) return err;
     if (err.code !== 'SPOOL_ERR_STAGE_UNAVAILABLE' && err.code !== 'SPOOL_ERR_STAGE_TIMEOUT' && err.code !== 'SPOOL_ERR_CALL_LOST') return err;
     const snap = await this.opts.topology.snapshot({ fresh: true });
     if (snap.error) return err;
-    const gone = involved.filter((label) => snap.missing.includes(label));
+    const labels = involved === 'denoiser chain' ? snap.denoiser.shards.map((s) => s.label) : involved;
+    const gone = labels.filter((label) => snap.missing.includes(label));
     if (gone.length === 0) return err;
     const what = err.code === 'SPOOL_ERR_STAGE_TIMEOUT' ? 'timed out' : err.code === 'SPOOL_ERR_CALL_LOST' ? 'was lost' : 'found no worker';
     const detail = gone.length === 1 ? `${gone[0]} has no live worker` : `${gone.join(', ')} have no live worker`;

@@ -77,9 +77,13 @@ export class StepBatcher {
   private pumping = false;
   private again = false;
 
+  /**
+   * `policy` may be a function, asked again at every decision: the pipeline
+   * depth (`maxInFlight`) follows the live topology.
+   */
   constructor(
     private readonly pipeline: Pipeline,
-    readonly policy: BatchPolicy,
+    private readonly policy: BatchPolicy | (() => BatchPolicy),
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -148,7 +152,8 @@ export class StepBatcher {
       do {
         this.again = false;
         const idle = [...this.sessions].filter((s) => s.state === 'idle').length;
-        const plan = planBatches({ pending: this.pending, idle, inFlight: this.inFlight, freedAt: this.freedAt }, this.policy, this.now());
+        const policy = typeof this.policy === 'function' ? this.policy() : this.policy;
+        const plan = planBatches({ pending: this.pending, idle, inFlight: this.inFlight, freedAt: this.freedAt }, policy, this.now());
         const byId = new Map(this.pending.map((c) => [c.id, c]));
         const batches = plan.dispatch.map((ids) => ids.map((id) => byId.get(id) as Call));
         const sent = new Set(batches.flat());

@@ -9,6 +9,8 @@ export interface WorkerInfo {
   readonly model: string;
   readonly role: StageRole;
   readonly shard?: number;
+  /** How many shards the denoiser chain of this shard has. */
+  readonly shards?: number;
   /** Transformer blocks a denoiser shard holds, as `a:b`. */
   readonly blocks?: string;
   readonly device: string;
@@ -21,6 +23,7 @@ export const WORKER_METADATA = Object.freeze({
   model: 'spool.model',
   role: 'spool.role',
   shard: 'spool.shard',
+  shards: 'spool.shards',
   blocks: 'spool.blocks',
   device: 'spool.device',
   subject: 'spool.subject',
@@ -43,12 +46,14 @@ export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Pro
       const role = m[WORKER_METADATA.role];
       if (!isStageRole(role)) continue;
       const shard = m[WORKER_METADATA.shard];
+      const shards = m[WORKER_METADATA.shards];
       out.push({
         id: info.id,
         service: info.name,
         model: m[WORKER_METADATA.model] ?? '',
         role,
         shard: shard === undefined || shard === '' ? undefined : Number(shard),
+        shards: shards === undefined || shards === '' ? undefined : Number(shards),
         blocks: m[WORKER_METADATA.blocks] || undefined,
         device: m[WORKER_METADATA.device] ?? 'cpu',
         subject: m[WORKER_METADATA.subject] ?? '',

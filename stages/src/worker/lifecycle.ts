@@ -90,7 +90,7 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
       metadata: {
         [WORKER_METADATA.model]: pkg.manifest.name,
         [WORKER_METADATA.role]: config.role,
-        ...(shard === undefined ? {} : { [WORKER_METADATA.shard]: String(shard) }),
+        ...(shard === undefined ? {} : { [WORKER_METADATA.shard]: String(shard), [WORKER_METADATA.shards]: String(config.shards) }),
         [WORKER_METADATA.device]: deviceLabel(config.device),
         [WORKER_METADATA.subject]: endpoint.subject,
         ...role.metadata,
