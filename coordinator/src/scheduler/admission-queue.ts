@@ -76,21 +76,21 @@ export class AdmissionQueue {
     return this.state.serviceModel;
   }
 
-  /** Milliseconds until a request arriving now would start (0 when a slot is free). */
+  /** Whole milliseconds until a request arriving now would start (0 when a slot is free). */
   expectedWaitMs(): number {
     const now = this.now();
-    return Math.max(0, this.state.forecast(now).nextStartAt - now);
+    return Math.max(0, Math.round(this.state.forecast(now).nextStartAt - now));
   }
 
-  /** The expected times of the held requests that were given an id, by id. */
+  /** The expected times of the held requests that were given an id, by id, in whole ms from now. */
   outlook(): Map<string, Outlook> {
     const now = this.now();
     const out = new Map<string, Outlook>();
     for (const e of this.state.forecast(now).estimates) {
       if (e.job.id === undefined) continue;
       out.set(e.job.id, {
-        ...(e.startAt === undefined ? {} : { startInMs: Math.max(0, e.startAt - now), position: e.position }),
-        finishInMs: Math.max(0, e.finishAt - now),
+        ...(e.startAt === undefined ? {} : { startInMs: Math.max(0, Math.round(e.startAt - now)), position: e.position }),
+        finishInMs: Math.max(0, Math.round(e.finishAt - now)),
       });
     }
     return out;

@@ -67,9 +67,9 @@ export const MIN_RETRY_AFTER_S = 1;
 /** An estimate this long says "much later"; past it the number means little. */
 export const MAX_RETRY_AFTER_S = 3_600;
 
-/** Whole seconds from `now` until `at`, rounded up, within the Retry-After bounds. */
+/** Whole seconds from `now` until `at`, rounded up (from whole ms, so float noise does not add a second), within the Retry-After bounds. */
 export function retryAfterSeconds(now: number, at: number): number {
-  const s = Math.ceil((at - now) / 1000);
+  const s = Math.ceil(Math.round(at - now) / 1000);
   return Math.min(MAX_RETRY_AFTER_S, Math.max(MIN_RETRY_AFTER_S, Number.isFinite(s) ? s : MAX_RETRY_AFTER_S));
 }
 
