@@ -113,6 +113,26 @@ describe('AdmissionState: Retry-After', () => {
     expect(s.forecast(101_500).nextStartAt).toBe(112_000);
   });
 
+  it("learns a request's share of the server, and expects n shares among n", () => {
+    const s = state({ maxConcurrent: 2, maxQueue: 2 });
+    s.offer('a', A, 0);
+    s.offer('b', A, 1_000);
+    s.leave('a', 3_000, true); // 1 s alone, then 2 s beside b: a share of 1 + 1 s
+    expect(s.serviceModel).toMatchObject({ fixedMs: 0, perUnitMs: 20, samples: 1 });
+    s.offer('c', A, 3_000);
+    s.offer('d', A, 3_000);
+    // b has had 1 s of its 2: 1 s left, 2 s beside c; c has 2 s left, 4 s beside b; d takes a slot when b is done, for 2 × 2 s.
+    const f = s.forecast(3_000);
+    expect(f.estimates.map((e) => [e.startAt, e.finishAt])).toEqual([
+      [undefined, 5_000],
+      [undefined, 7_000],
+      [5_000, 9_000],
+    ]);
+    expect(s.offer('e', B, 4_000)).toEqual({ kind: 'wait', position: 2 });
+    // At 4 s, b has 0.5 s of share left: 1 s among two.
+    expect(s.forecast(4_000).estimates[0].finishAt).toBe(5_000);
+  });
+
   it('does not learn from requests that did not complete', () => {
     const s = state({ maxQueue: 0 });
     s.offer('a', A, 0);

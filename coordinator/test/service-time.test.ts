@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRIOR_MS_PER_STEP_FRAME, ServiceTime } from '../src/scheduler/service-time.ts';
+import { FADE, PRIOR_MS_PER_STEP_FRAME, ServiceTime } from '../src/scheduler/service-time.ts';
 
 describe('ServiceTime', () => {
   it('uses the prior until a request finishes, then forgets it', () => {
@@ -15,8 +15,8 @@ describe('ServiceTime', () => {
     const s = new ServiceTime();
     s.observe(100, 2_000);
     s.observe(100, 4_000);
-    // Weights 0.9 and 1: (0.9·2000 + 4000) / 1.9.
-    expect(s.expectMs(100)).toBeCloseTo((0.9 * 2_000 + 4_000) / 1.9);
+    // The older weighs FADE, the newer 1.
+    expect(s.expectMs(100)).toBeCloseTo((FADE * 2_000 + 4_000) / (FADE + 1));
     for (let i = 0; i < 200; i++) s.observe(100, 3_000);
     expect(s.expectMs(100)).toBeCloseTo(3_000);
   });
@@ -36,13 +36,13 @@ describe('ServiceTime', () => {
     ratio.observe(100, 100);
     ratio.observe(400, 1_000);
     expect(ratio.model().fixedMs).toBe(0);
-    expect(ratio.model().perUnitMs).toBeCloseTo((0.9 * 100 + 1_000) / (0.9 * 100 + 400));
+    expect(ratio.model().perUnitMs).toBeCloseTo((FADE * 100 + 1_000) / (FADE * 100 + 400));
 
     const flat = new ServiceTime();
     flat.observe(100, 3_000);
     flat.observe(400, 1_000);
     expect(flat.model().perUnitMs).toBe(0);
-    expect(flat.expectMs(10_000)).toBeCloseTo((0.9 * 3_000 + 1_000) / 1.9);
+    expect(flat.expectMs(10_000)).toBeCloseTo((FADE * 3_000 + 1_000) / (FADE + 1));
   });
 
   it('ignores nonsense', () => {

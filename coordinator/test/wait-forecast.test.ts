@@ -3,7 +3,7 @@ import { forecastWaits } from '../src/scheduler/wait-forecast.ts';
 
 describe('forecastWaits', () => {
   it('with a free slot, a newcomer starts now', () => {
-    const f = forecastWaits({ slots: 2, now: 100, running: [{ startedAt: 0, expectedMs: 1000 }], waiting: [] });
+    const f = forecastWaits({ slots: 2, now: 100, running: [{ remainingMs: 900 }], waiting: [] });
     expect(f).toEqual({ running: [1000], waiting: [], firstFreeAt: 100, nextStartAt: 100 });
   });
 
@@ -12,10 +12,7 @@ describe('forecastWaits', () => {
     const f = forecastWaits({
       slots: 2,
       now: 1000,
-      running: [
-        { startedAt: 0, expectedMs: 4000 },
-        { startedAt: 2000, expectedMs: 4000 },
-      ],
+      running: [{ remainingMs: 3000 }, { remainingMs: 5000 }],
       waiting: [{ expectedMs: 3000 }, { expectedMs: 1000 }, { expectedMs: 5000 }],
     });
     expect(f.running).toEqual([4000, 6000]);
@@ -29,13 +26,13 @@ describe('forecastWaits', () => {
   });
 
   it('one slot runs the queue back to back', () => {
-    const f = forecastWaits({ slots: 1, now: 0, running: [{ startedAt: 0, expectedMs: 2000 }], waiting: [{ expectedMs: 2000 }, { expectedMs: 2000 }] });
+    const f = forecastWaits({ slots: 1, now: 0, running: [{ remainingMs: 2000 }], waiting: [{ expectedMs: 2000 }, { expectedMs: 2000 }] });
     expect(f.waiting.map((w) => w.startAt)).toEqual([2000, 4000]);
     expect(f.nextStartAt).toBe(6000);
   });
 
   it('a running request past its expected time is taken to finish now', () => {
-    const f = forecastWaits({ slots: 1, now: 9000, running: [{ startedAt: 0, expectedMs: 4000 }], waiting: [{ expectedMs: 4000 }] });
+    const f = forecastWaits({ slots: 1, now: 9000, running: [{ remainingMs: -5000 }], waiting: [{ expectedMs: 4000 }] });
     expect(f.running).toEqual([9000]);
     expect(f.waiting).toEqual([{ startAt: 9000, finishAt: 13000 }]);
   });
@@ -45,11 +42,11 @@ describe('forecastWaits', () => {
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 10_000;
     const slots = 5;
     const now = 20_000;
-    const running = Array.from({ length: slots }, () => ({ startedAt: rand() + 10_000, expectedMs: rand() }));
+    const running = Array.from({ length: slots }, () => ({ remainingMs: rand() - 5_000 }));
     const waiting = Array.from({ length: 200 }, () => ({ expectedMs: rand() }));
     const f = forecastWaits({ slots, now, running, waiting });
 
-    const free = running.map((r) => Math.max(now, r.startedAt + r.expectedMs));
+    const free = running.map((r) => Math.max(now, now + r.remainingMs));
     const starts = waiting.map((w) => {
       const i = free.indexOf(Math.min(...free));
       const start = free[i];

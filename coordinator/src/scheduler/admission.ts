@@ -13,6 +13,14 @@
  * Every request that reaches admission spends a token of its caller's bucket,
  * also one then refused for another reason: the bucket limits how often a
  * caller asks. A request refused for the rate itself spends nothing.
+ *
+ * Run time is learned as a request's share of the server: each moment it ran
+ * counts 1/n when n requests ran at once. Where n at once make each n times
+ * slower (a saturated CPU) the share is the run time alone; where running
+ * together is cheaper (batching on a GPU) it comes out smaller. Either way a
+ * request expected to run among n is expected to take n shares, which is
+ * what the requests it was learned from took among n. A waiting request will
+ * run with every slot busy (the queue is not empty), so among maxConcurrent.
  */
 import { RateBuckets, type RateLimit } from './rate-limit.ts';
 import { ServiceTime, type ServiceModel } from './service-time.ts';
@@ -75,7 +83,8 @@ export function retryAfterSeconds(now: number, at: number): number {
 
 interface Running {
   readonly job: Job;
-  readonly startedAt: number;
+  /** Its share of the server so far, ms, up to `sharedAt`. */
+  share: number;
 }
 
 export class AdmissionState<K> {
@@ -85,6 +94,8 @@ export class AdmissionState<K> {
   private readonly held = new Map<string, number>();
   private readonly buckets: RateBuckets;
   private readonly service: ServiceTime;
+  /** When the running requests' shares were last brought up to date. */
+  private sharedAt = -Infinity;
 
   constructor(readonly limits: AdmissionLimits) {
     this.buckets = new RateBuckets(limits.rate ?? { perMinute: 0, burst: 1 });
@@ -133,7 +144,8 @@ export class AdmissionState<K> {
 
     this.held.set(job.caller, (this.held.get(job.caller) ?? 0) + 1);
     if (runs) {
-      this.running.set(key, { job, startedAt: now });
+      this.accrue(now);
+      this.running.set(key, { job, share: 0 });
       return { kind: 'run' };
     }
     this.waiting.push({ key, job });
@@ -147,12 +159,13 @@ export class AdmissionState<K> {
    * requests that now start running, in order.
    */
   leave(key: K, now: number, completed = false): K[] {
+    this.accrue(now);
     const r = this.running.get(key);
     let job: Job | undefined;
     if (r) {
       this.running.delete(key);
       job = r.job;
-      if (completed) this.service.observe(r.job.work, now - r.startedAt);
+      if (completed) this.service.observe(r.job.work, r.share);
     } else {
       const i = this.waiting.findIndex((w) => w.key === key);
       if (i >= 0) job = this.waiting.splice(i, 1)[0].job;
@@ -165,10 +178,17 @@ export class AdmissionState<K> {
     const started: K[] = [];
     while (this.running.size < this.limits.maxConcurrent && this.waiting.length > 0) {
       const next = this.waiting.shift()!;
-      this.running.set(next.key, { job: next.job, startedAt: now });
+      this.running.set(next.key, { job: next.job, share: 0 });
       started.push(next.key);
     }
     return started;
+  }
+
+  /** Brings the running requests' shares up to `now`: each ran 1/n of the time since the last change. */
+  private accrue(now: number): void {
+    const n = this.running.size;
+    if (n > 0 && now > this.sharedAt) for (const r of this.running.values()) r.share += (now - this.sharedAt) / n;
+    this.sharedAt = Math.max(this.sharedAt, now);
   }
 
   /** What a caller holds now. */
@@ -181,11 +201,14 @@ export class AdmissionState<K> {
   /** Expected start and finish of every held request (running first, then the queue in order), and when a newcomer would start. */
   forecast(now: number): { readonly estimates: readonly Estimate[]; readonly firstFreeAt: number; readonly nextStartAt: number } {
     const running = [...this.running.values()];
+    const n = running.length;
+    const since = n > 0 ? Math.max(0, now - this.sharedAt) / n : 0;
     const f = forecastWaits({
       slots: this.limits.maxConcurrent,
       now,
-      running: running.map((r) => ({ startedAt: r.startedAt, expectedMs: this.service.expectMs(r.job.work) })),
-      waiting: this.waiting.map((w) => ({ expectedMs: this.service.expectMs(w.job.work) })),
+      // What is left of its share, taken among the n running now.
+      running: running.map((r) => ({ remainingMs: (this.service.expectMs(r.job.work) - r.share - since) * n })),
+      waiting: this.waiting.map((w) => ({ expectedMs: this.service.expectMs(w.job.work) * this.limits.maxConcurrent })),
     });
     const estimates: Estimate[] = [
       ...running.map((r, i) => ({ job: r.job, finishAt: f.running[i] })),

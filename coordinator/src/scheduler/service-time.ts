@@ -23,8 +23,8 @@
  */
 export const PRIOR_MS_PER_STEP_FRAME = 10;
 
-/** Weight kept by older samples each time a new one arrives (about the last ten count). */
-const FADE = 0.9;
+/** Weight kept by older samples each time a new one arrives: about the last five count. */
+export const FADE = 0.8;
 
 /** Below this spread of work (coefficient of variation) a line is not fitted. */
 const MIN_WORK_SPREAD = 0.25;

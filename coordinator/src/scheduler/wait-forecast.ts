@@ -1,13 +1,13 @@
 /**
  * When the requests held now are expected to start and finish: the slots and
- * the queue played forward in order. Each running request frees its slot at
- * its start plus its expected run time; each waiting request, in queue order,
+ * the queue played forward in order. Each running request frees its slot when
+ * its expected time left has passed; each waiting request, in queue order,
  * takes the slot that frees first and holds it for its own expected run time.
  * This is what admission does, with expected durations in place of real ones.
  *
- * A running request already past its expected run time is taken to finish
- * now: nothing better is known about it, and the next estimate (or a
- * Retry-After of at least 1 s) corrects it.
+ * A running request already past its expected run time (time left ≤ 0) is
+ * taken to finish now: nothing better is known about it, and the next
+ * estimate (or a Retry-After of at least 1 s) corrects it.
  *
  * Plain numbers in, plain numbers out; times in ms on the caller's clock.
  */
@@ -16,8 +16,8 @@ export interface ForecastInput {
   /** Requests that run at once. */
   readonly slots: number;
   readonly now: number;
-  /** The running requests: when each got its slot and how long it is expected to run. */
-  readonly running: readonly { readonly startedAt: number; readonly expectedMs: number }[];
+  /** The running requests, with how long each is expected to run on. */
+  readonly running: readonly { readonly remainingMs: number }[];
   /** The waiting requests in queue order, with how long each is expected to run. */
   readonly waiting: readonly { readonly expectedMs: number }[];
 }
@@ -35,7 +35,7 @@ export interface Forecast {
 
 export function forecastWaits(input: ForecastInput): Forecast {
   const { now } = input;
-  const running = input.running.map((r) => Math.max(now, r.startedAt + r.expectedMs));
+  const running = input.running.map((r) => now + Math.max(0, r.remainingMs));
   const free = new MinHeap([...running, ...Array<number>(Math.max(0, Math.max(1, input.slots) - running.length)).fill(now)]);
   const firstFreeAt = free.peek();
   const waiting = input.waiting.map((w) => {
