@@ -136,7 +136,10 @@ export class AdmissionState<K> {
       if (overCaller || full) {
         const f = this.forecast(now);
         if (full) at = Math.max(at, f.firstFreeAt);
-        if (overCaller) at = Math.max(at, Math.min(...f.estimates.filter((e) => e.job.caller === job.caller).map((e) => e.finishAt)));
+        if (overCaller) {
+          const first = f.estimates.reduce((t, e) => (e.job.caller === job.caller ? Math.min(t, e.finishAt) : t), Infinity);
+          at = Math.max(at, first);
+        }
       }
       const reason: RefusalReason = rateWait > 0 ? 'rate-limited' : overCaller ? 'caller-limit' : 'queue-full';
       return { kind: 'reject', reason, retryAfterS: retryAfterSeconds(now, at), holding: this.holding(job.caller) };
