@@ -31,7 +31,7 @@ async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   throw new Error('condition never held');
 }
 
-/** An app on a fake clock; each denoiser call moves it on `msPerCall` and, while `hold()` is on, waits for `open()`. */
+/** An app on a fake admission clock; each denoiser call moves it on 1 s and, while `hold()` is on, waits for `open()`. */
 function clockedApp(over: Parameters<typeof testApp>[0]) {
   const clock = { now: 0 };
   current = testApp({ ...over, clock: () => clock.now });

@@ -1,9 +1,9 @@
 /**
  * POST /generate: auth, body schema from the manifest, a fail-fast check that
  * every stage is live, admission (by caller and size), then the request
- * runner inside the request's span. The client going away, the deadline or shutdown aborts the
- * run; the MP4 comes back as the body. The request is on the board of
- * GET /requests from arrival to the end.
+ * runner inside the request's span. The client going away, the deadline or
+ * shutdown aborts the run; the MP4 comes back as the body. The request is on
+ * the board of GET /requests from arrival to the end.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
