@@ -76,7 +76,8 @@ const items = (await evalSet()).slice(0, limit);
 const dir = mkdtempSync(path.join(tmpdir(), 'spool-eval-'));
 say(`evaluate: ${m.name}, ${items.length} held-out prompts × ${seeds} seeds, ${steps} steps, guidance ${guidance}, guidance rescale ${guidanceRescale}`);
 const layout = loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(m), shorthands: { shards: 2 } });
-const stack = await startStack({ modelDir: pkg.dir, layout, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' } });
+// Hundreds of short requests back to back: the per-token rate limit is for callers, not this run.
+const stack = await startStack({ modelDir: pkg.dir, layout, tokens: [TOKEN], port: 0, logDir: path.join(dir, 'logs'), env: { SPOOL_LOG_LEVEL: 'warn' }, coordinatorEnv: { SPOOL_RATE_LIMIT: '0' } });
 try {
   const generate = async (prompt: string, numFrames: number, seed: number, name: string): Promise<string> => {
     const res = await fetch(`${stack.url}/generate`, {

@@ -47,7 +47,8 @@ export async function measureService(o: ServiceBenchOptions): Promise<ServiceRun
     port: 0,
     logDir,
     env: { SPOOL_LOG_LEVEL: 'warn', ...o.env },
-    coordinatorEnv: { SPOOL_MAX_CONCURRENT: String(o.maxConcurrent), SPOOL_MAX_QUEUE: String(o.requests * 2) },
+    // The service's speed, not its limits: no per-token rate limit.
+    coordinatorEnv: { SPOOL_MAX_CONCURRENT: String(o.maxConcurrent), SPOOL_MAX_QUEUE: String(o.requests * 2), SPOOL_RATE_LIMIT: '0' },
   });
   try {
     let seed = 0;

@@ -6,7 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT } from './config.ts';
+import {
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_RATE_BURST,
+  DEFAULT_RATE_LIMIT_PER_MIN,
+  defaultMaxPerToken,
+} from './config.ts';
 import { refuseWhileDraining } from './http/draining.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
@@ -21,7 +29,7 @@ import { registerTracing } from './http/tracing.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import { StepBatcher } from './pipeline/step-batcher.ts';
 import type { BatchPolicy } from './scheduler/step-batching.ts';
-import { AdmissionQueue } from './scheduler/admission.ts';
+import { AdmissionQueue } from './scheduler/admission-queue.ts';
 import type { Topology } from './topology.ts';
 
 export interface BuildOptions {
@@ -31,6 +39,13 @@ export interface BuildOptions {
   readonly apiTokens: readonly string[];
   readonly maxConcurrent?: number;
   readonly maxQueue?: number;
+  /** Requests one token may have running and waiting; half the places by default when there are several tokens. */
+  readonly maxPerToken?: number;
+  /** Requests a minute per token after the burst; 0 turns the rate limit off. */
+  readonly rateLimitPerMin?: number;
+  readonly rateBurst?: number;
+  /** The clock admission decides by, ms; a fake one in tests. */
+  readonly clock?: () => number;
   readonly requestTimeoutMs?: number;
   /** How long a denoiser call waits for others of the same shape, ms; 0 disables step batching. */
   readonly batchWindowMs?: number;
@@ -86,7 +101,17 @@ export function build(opts: BuildOptions): FastifyInstance {
   const drain = opts.drain ?? new Drain();
   const inFlight = opts.inFlight ?? new InFlight();
   refuseWhileDraining(app, drain, inFlight);
-  const admission = new AdmissionQueue({ maxConcurrent: opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT, maxQueue: opts.maxQueue ?? 16 });
+  const maxConcurrent = opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+  const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const admission = new AdmissionQueue(
+    {
+      maxConcurrent,
+      maxQueue,
+      maxPerCaller: opts.maxPerToken ?? defaultMaxPerToken(maxConcurrent, maxQueue, opts.apiTokens.length),
+      rate: { perMinute: opts.rateLimitPerMin ?? DEFAULT_RATE_LIMIT_PER_MIN, burst: opts.rateBurst ?? DEFAULT_RATE_BURST },
+    },
+    opts.clock,
+  );
   const board = new RequestBoard();
   registerStatusRoutes(app, {
     manifest: opts.manifest,
@@ -96,7 +121,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     drain,
     inFlight,
   });
-  registerRequestsRoute(app, { board, apiTokens: opts.apiTokens });
+  registerRequestsRoute(app, { board, admission, apiTokens: opts.apiTokens });
   registerGenerateRoute(app, {
     manifest: opts.manifest,
     pipeline: opts.pipeline,

@@ -46,6 +46,12 @@ export interface CoordinatorConfig {
   readonly maxBatch: number;
   /** Requests waiting for a slot; one more is refused with 429. */
   readonly maxQueue: number;
+  /** Requests one token may have running and waiting together; one more is refused with 429. */
+  readonly maxPerToken: number;
+  /** Requests a minute one token may send once its burst is spent; 0 turns the rate limit off. */
+  readonly rateLimitPerMin: number;
+  /** Requests one token may send back to back. */
+  readonly rateBurst: number;
   /** Bound on each stage call. */
   readonly stageTimeoutMs: number;
   /** Bound on a whole request, queueing included. */
@@ -61,6 +67,21 @@ export interface CoordinatorConfig {
 export const DEFAULT_MAX_CONCURRENT = 2;
 export const DEFAULT_BATCH_WINDOW_MS = 2;
 export const DEFAULT_MAX_BATCH = 4;
+export const DEFAULT_MAX_QUEUE = 16;
+/** Far above what one person sends by hand or a script that waits for its videos; it stops a runaway loop. */
+export const DEFAULT_RATE_LIMIT_PER_MIN = 120;
+export const DEFAULT_RATE_BURST = 60;
+
+/**
+ * Requests one token may hold by default: half of the running and waiting
+ * places (rounded up), so one caller cannot take every place and another
+ * always finds room. With a single token there is no one to share with, so
+ * it may hold them all.
+ */
+export function defaultMaxPerToken(maxConcurrent: number, maxQueue: number, tokens: number): number {
+  const places = maxConcurrent + maxQueue;
+  return tokens > 1 ? Math.ceil(places / 2) : places;
+}
 
 export function loadConfig(env: Env): CoordinatorConfig {
   const apiTokens = readList(env, 'SPOOL_API_TOKENS');
@@ -92,6 +113,9 @@ export function loadConfig(env: Env): CoordinatorConfig {
     );
   }
   const keyFile = readOptionalString(env, 'SPOOL_NATS_KEY_FILE');
+  const maxConcurrent = readInt(env, 'SPOOL_MAX_CONCURRENT', DEFAULT_MAX_CONCURRENT, { min: 1, max: 1_024 });
+  const maxQueue = readInt(env, 'SPOOL_MAX_QUEUE', DEFAULT_MAX_QUEUE, { min: 0, max: 100_000 });
+  const fairness = readFairness(env, maxConcurrent, maxQueue, apiTokens.length);
 
   return deepFreeze({
     host: readString(env, 'SPOOL_HOST', '0.0.0.0'),
@@ -104,12 +128,30 @@ export function loadConfig(env: Env): CoordinatorConfig {
     retryAttempts: readInt(env, 'SPOOL_RETRY_ATTEMPTS', 5, { min: 1, max: 100 }),
     retryBudgetMs: readInt(env, 'SPOOL_RETRY_BUDGET_MS', 8_000, { min: 0, max: 3_600_000 }),
     modelDir: path.resolve(readString(env, 'SPOOL_MODEL_DIR', path.join(MODELS_DIR, DEFAULT_MODEL))),
-    maxConcurrent: readInt(env, 'SPOOL_MAX_CONCURRENT', DEFAULT_MAX_CONCURRENT, { min: 1, max: 1_024 }),
+    maxConcurrent,
     batchWindowMs: readInt(env, 'SPOOL_BATCH_WINDOW_MS', DEFAULT_BATCH_WINDOW_MS, { min: 0, max: 1_000 }),
     maxBatch: readInt(env, 'SPOOL_MAX_BATCH', DEFAULT_MAX_BATCH, { min: 1, max: 64 }),
-    maxQueue: readInt(env, 'SPOOL_MAX_QUEUE', 16, { min: 0, max: 100_000 }),
+    maxQueue,
+    ...fairness,
     stageTimeoutMs,
     requestTimeoutMs,
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
   });
+}
+
+/** The per-token limits: places held, and a token bucket of requests. */
+function readFairness(env: Env, maxConcurrent: number, maxQueue: number, tokens: number): Pick<CoordinatorConfig, 'maxPerToken' | 'rateLimitPerMin' | 'rateBurst'> {
+  const places = maxConcurrent + maxQueue;
+  const maxPerToken = readInt(env, 'SPOOL_MAX_PER_TOKEN', defaultMaxPerToken(maxConcurrent, maxQueue, tokens), { min: 1, max: 101_024 });
+  if (maxPerToken > places) {
+    throw new ConfigError(
+      `SPOOL_MAX_PER_TOKEN (${maxPerToken}) is more than SPOOL_MAX_CONCURRENT + SPOOL_MAX_QUEUE (${maxConcurrent} + ${maxQueue} = ${places}), ` +
+        `so no token could ever reach it; set it to at most ${places}, or leave it unset for ${defaultMaxPerToken(maxConcurrent, maxQueue, tokens)}`,
+    );
+  }
+  return {
+    maxPerToken,
+    rateLimitPerMin: readInt(env, 'SPOOL_RATE_LIMIT', DEFAULT_RATE_LIMIT_PER_MIN, { min: 0, max: 1_000_000 }),
+    rateBurst: readInt(env, 'SPOOL_RATE_BURST', DEFAULT_RATE_BURST, { min: 1, max: 1_000_000 }),
+  };
 }

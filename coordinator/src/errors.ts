@@ -10,6 +10,8 @@ export const COORDINATOR_ERRORS = Object.freeze({
   SPOOL_ERR_UNAUTHORIZED: { status: 401, summary: 'The Authorization header is missing, is not a Bearer token, or names an unknown token.' },
   SPOOL_ERR_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   SPOOL_ERR_QUEUE_FULL: { status: 429, summary: 'Every slot is busy and the waiting queue is full; retry after the Retry-After header.' },
+  SPOOL_ERR_TOKEN_LIMIT: { status: 429, summary: 'The token already has SPOOL_MAX_PER_TOKEN requests running and queued; retry after the Retry-After header.' },
+  SPOOL_ERR_RATE_LIMITED: { status: 429, summary: 'The token sends requests faster than SPOOL_RATE_LIMIT a minute (bursts of SPOOL_RATE_BURST); retry after the Retry-After header.' },
   SPOOL_ERR_SHUTTING_DOWN: { status: 503, summary: 'The coordinator is shutting down and takes no new requests.' },
   SPOOL_ERR_DEADLINE: { status: 504, summary: 'The request did not finish within SPOOL_REQUEST_TIMEOUT_MS (queueing included).' },
 } satisfies Record<string, ErrorSpec>);

@@ -1,10 +1,20 @@
 export { build, type BuildOptions } from './app.ts';
-export { DEFAULT_BATCH_WINDOW_MS, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT, loadConfig, type CoordinatorConfig } from './config.ts';
+export {
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_RATE_BURST,
+  DEFAULT_RATE_LIMIT_PER_MIN,
+  defaultMaxPerToken,
+  loadConfig,
+  type CoordinatorConfig,
+} from './config.ts';
 export { checkCoverage, pipelineDepth, type BlockSpan, type DenoiserCoverage, type ShardStatus } from './coverage.ts';
 export { natsDiscovery } from './discovery.ts';
 export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
 export { InFlight } from './http/in-flight.ts';
-export { RequestBoard, type RequestState, type RequestSummary } from './http/request-board.ts';
+export { RequestBoard, type RequestOutlook, type RequestState, type RequestSummary } from './http/request-board.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
 export { NatsPipeline, runGeneration, StepBatcher } from './pipeline/index.ts';
 export type {
@@ -24,16 +34,32 @@ export type {
 export { Rng, Scheduler, trailingTimesteps } from './sampler/index.ts';
 export {
   AdmissionQueue,
+  AdmissionRefusedError,
   AdmissionState,
   batchKey,
+  forecastWaits,
+  MAX_RETRY_AFTER_S,
+  MIN_RETRY_AFTER_S,
   planBatches,
-  QueueFullError,
+  PRIOR_MS_PER_STEP_FRAME,
+  RateBuckets,
+  retryAfterSeconds,
+  ServiceTime,
   type Admission,
   type AdmissionLimits,
   type BatchingState,
   type BatchPlan,
   type BatchPolicy,
+  type Estimate,
+  type Forecast,
+  type ForecastInput,
+  type Holding,
+  type Job,
+  type Outlook,
   type PendingCall,
+  type RateLimit,
+  type RefusalReason,
+  type ServiceModel,
   type Slot,
 } from './scheduler/index.ts';
 export { listen } from './server.ts';

@@ -81,6 +81,9 @@ async function main(): Promise<void> {
     apiTokens: config.apiTokens,
     maxConcurrent: config.maxConcurrent,
     maxQueue: config.maxQueue,
+    maxPerToken: config.maxPerToken,
+    rateLimitPerMin: config.rateLimitPerMin,
+    rateBurst: config.rateBurst,
     batchWindowMs: config.batchWindowMs,
     maxBatch: config.maxBatch,
     // One denoiser call per shard and replica keeps every worker busy; more calls would only queue.

@@ -16,6 +16,10 @@ describe('loadConfig', () => {
       apiTokens: ['token-one'],
       maxConcurrent: 2,
       maxQueue: 16,
+      // One token: no one to share the 18 places with.
+      maxPerToken: 18,
+      rateLimitPerMin: 120,
+      rateBurst: 60,
       batchWindowMs: 2,
       maxBatch: 4,
       stageTimeoutMs: 60_000,
@@ -39,8 +43,11 @@ describe('loadConfig', () => {
       SPOOL_REQUEST_TIMEOUT_MS: '5000',
       SPOOL_BATCH_WINDOW_MS: '0',
       SPOOL_MAX_BATCH: '8',
+      SPOOL_MAX_PER_TOKEN: '3',
+      SPOOL_RATE_LIMIT: '0',
+      SPOOL_RATE_BURST: '5',
     });
-    expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8 });
+    expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8, maxPerToken: 3, rateLimitPerMin: 0, rateBurst: 5 });
     expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000 });
   });
 
@@ -55,9 +62,23 @@ describe('loadConfig', () => {
     [{ ...base, SPOOL_HEARTBEAT_MS: '1000', SPOOL_CALL_LOST_MS: '2000' }, /SPOOL_CALL_LOST_MS \(2000\) must be at least three heartbeats \(3 × SPOOL_HEARTBEAT_MS = 3000\)/],
     [{ ...base, SPOOL_NATS_KEY_FILE: '/nonexistent/coordinator.nk' }, /SPOOL_NATS_KEY_FILE=\/nonexistent\/coordinator.nk: cannot read the NATS key file/],
     [{ ...base, SPOOL_NATS_KEY_FILE: '/etc/hostname' }, /does not hold a NATS user nkey seed/],
+    [{ ...base, SPOOL_MAX_PER_TOKEN: '0' }, /SPOOL_MAX_PER_TOKEN="0" must be an integer from 1/],
+    [{ ...base, SPOOL_RATE_LIMIT: '-1' }, /SPOOL_RATE_LIMIT="-1" must be an integer from 0/],
+    [{ ...base, SPOOL_RATE_BURST: '0' }, /SPOOL_RATE_BURST="0" must be an integer from 1/],
+    [
+      { SPOOL_API_TOKENS: 'a,b', SPOOL_MAX_CONCURRENT: '2', SPOOL_MAX_QUEUE: '4', SPOOL_MAX_PER_TOKEN: '7' },
+      'SPOOL_MAX_PER_TOKEN (7) is more than SPOOL_MAX_CONCURRENT + SPOOL_MAX_QUEUE (2 + 4 = 6), so no token could ever reach it; set it to at most 6, or leave it unset for 3',
+    ],
   ])('refuses %j with a message that says how to fix it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('shares the places between tokens by default: half each (rounded up) with several, all with one', () => {
+    expect(loadConfig({ SPOOL_API_TOKENS: 'a,b,c' }).maxPerToken).toBe(9);
+    expect(loadConfig({ SPOOL_API_TOKENS: 'a,b', SPOOL_MAX_CONCURRENT: '1', SPOOL_MAX_QUEUE: '0' }).maxPerToken).toBe(1);
+    expect(loadConfig({ SPOOL_API_TOKENS: 'a,b', SPOOL_MAX_CONCURRENT: '3', SPOOL_MAX_QUEUE: '4' }).maxPerToken).toBe(4);
+    expect(loadConfig({ SPOOL_API_TOKENS: 'a', SPOOL_MAX_CONCURRENT: '3', SPOOL_MAX_QUEUE: '4' }).maxPerToken).toBe(7);
   });
 
   it('reads the bus identity key and the lost-call settings', () => {

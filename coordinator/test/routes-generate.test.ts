@@ -213,7 +213,8 @@ describe('POST /generate admission', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     pipeline.hooks.encode = () => gate;
-    const { app: a } = app({ pipeline, maxConcurrent: 1, maxQueue: 1 });
+    // One token may take every place here, so the queue is what refuses.
+    const { app: a } = app({ pipeline, maxConcurrent: 1, maxQueue: 1, maxPerToken: 2 });
     const running = a.inject(post({ prompt: 'first' }));
     await waitFor(() => pipeline.calls.prompts.length === 1);
     const queued = a.inject(post({ prompt: 'second' }));

@@ -67,7 +67,8 @@ describe('GET /requests', () => {
     }
 
     const info = (await app.inject({ method: 'GET', url: '/info' })).json();
-    expect(info.queue).toEqual({ running: 1, waiting: 1, max_concurrent: 1, max_queue: 4 });
+    expect(info.queue).toMatchObject({ running: 1, waiting: 1, max_concurrent: 1, max_queue: 4, max_per_token: 3 });
+    expect(info.queue.estimated_wait_s).toBeGreaterThan(0);
 
     open();
     const [ra, rb] = await Promise.all([first, second]);

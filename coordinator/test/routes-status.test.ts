@@ -66,7 +66,8 @@ describe('GET /info', () => {
       system_info: { cpu_usage: '10%', memory_usage: '30%', gpu_usage: 'n/a' },
       workers: ALL_WORKERS.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: 'cpu', id: w.id })),
       limits: { ...manifest.limits },
-      queue: { running: 0, waiting: 0, max_concurrent: 2, max_queue: 16 },
+      // Two tokens share the 18 places: each may hold 9.
+      queue: { running: 0, waiting: 0, max_concurrent: 2, max_queue: 16, max_per_token: 9, rate_limit_per_minute: 120, rate_burst: 60, estimated_wait_s: 0 },
     });
   });
 

@@ -1,13 +1,16 @@
 /**
  * Every failure leaves as JSON `{error, code, message}` with the status of
- * its registry entry: validation and parser errors as 400, stage errors as
- * 502/503/504, anything unexpected as a 500 that names no internals.
+ * its registry entry: validation and parser errors as 400, admission
+ * refusals as 429 with Retry-After, stage errors as 502/503/504, anything
+ * unexpected as a 500 that names no internals.
  */
 import { Type } from '@sinclair/typebox';
 import { isSpoolError, SpoolError } from '@spool/shared';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { coordinatorError, reasonPhrase } from '../errors.ts';
-import { QueueFullError } from '../scheduler/admission.ts';
+import { coordinatorError, reasonPhrase, type CoordinatorErrorCode } from '../errors.ts';
+import { MIN_RETRY_AFTER_S, type RefusalReason } from '../scheduler/admission.ts';
+import { AdmissionRefusedError } from '../scheduler/admission-queue.ts';
+import { callerOf } from './auth.ts';
 import { formatBodyIssues, parserError, type SchemaIssue } from './validation-errors.ts';
 
 export const ErrorBody = Type.Object(
@@ -25,9 +28,15 @@ export interface ErrorHandlerOptions {
   readonly bodyLimit: number;
 }
 
+const REFUSAL_CODES: Readonly<Record<RefusalReason, CoordinatorErrorCode>> = {
+  'queue-full': 'SPOOL_ERR_QUEUE_FULL',
+  'caller-limit': 'SPOOL_ERR_TOKEN_LIMIT',
+  'rate-limited': 'SPOOL_ERR_RATE_LIMITED',
+};
+
 export function toSpoolError(err: unknown, ctx: { body: unknown; contentType?: string; opts: ErrorHandlerOptions }): SpoolError {
   if (isSpoolError(err)) return err;
-  if (err instanceof QueueFullError) return coordinatorError('SPOOL_ERR_QUEUE_FULL', err.message);
+  if (err instanceof AdmissionRefusedError) return coordinatorError(REFUSAL_CODES[err.reason], err.message);
   const fe = err as Partial<FastifyError> & { validation?: SchemaIssue[] };
   if (Array.isArray(fe.validation)) {
     return coordinatorError('SPOOL_ERR_VALIDATION', formatBodyIssues(fe.validation, ctx.body, ctx.opts.bodyRules));
@@ -43,9 +52,10 @@ export function toSpoolError(err: unknown, ctx: { body: unknown; contentType?: s
 export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOptions): void {
   app.setErrorHandler((err, request, reply) => {
     const e = toSpoolError(err, { body: request.body, contentType: request.headers['content-type'], opts });
-    if (err instanceof QueueFullError) reply.header('Retry-After', String(err.retryAfterS));
+    // Every 429 is an admission refusal, and every refusal knows when to retry.
+    if (e.status === 429) reply.header('Retry-After', String(err instanceof AdmissionRefusedError ? err.retryAfterS : MIN_RETRY_AFTER_S));
     if (e.status === 500) request.log.error({ err, code: e.code }, e.message);
-    else if (e.code !== 'SPOOL_ERR_VALIDATION' && e.code !== 'SPOOL_ERR_UNAUTHORIZED') request.log.warn({ code: e.code, stage: e.stage }, e.message);
+    else if (e.code !== 'SPOOL_ERR_VALIDATION' && e.code !== 'SPOOL_ERR_UNAUTHORIZED') request.log.warn({ code: e.code, stage: e.stage, caller: callerOf(request) }, e.message);
     request.spoolTrace?.span.setAttribute('spool.error_code', e.code);
     return reply
       .code(e.status)

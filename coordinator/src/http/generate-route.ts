@@ -1,20 +1,20 @@
 /**
  * POST /generate: auth, body schema from the manifest, a fail-fast check that
- * every stage is live, admission, then the request runner inside the
- * request's span. The client going away, the deadline or shutdown aborts the
- * run; the MP4 comes back as the body. The request is on the board of
- * GET /requests from arrival to the end.
+ * every stage is live, admission (by caller and size), then the request
+ * runner inside the request's span. The client going away, the deadline or
+ * shutdown aborts the run; the MP4 comes back as the body. The request is on
+ * the board of GET /requests from arrival to the end.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { wireError, type ModelManifest } from '@spool/shared';
+import { planFrames, wireError, type ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { coordinatorError } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { runGeneration } from '../pipeline/runner.ts';
 import type { StepBatcher } from '../pipeline/step-batcher.ts';
 import { randomSeed } from '../sampler/rng.ts';
-import type { AdmissionQueue } from '../scheduler/admission.ts';
+import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
 import { describeMissing, type Topology } from '../topology.ts';
 import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
@@ -84,7 +84,10 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         if (snap.missing.length > 0) {
           throw wireError('SPOOL_ERR_STAGE_UNAVAILABLE', `cannot generate: ${describeMissing(snap)}`, { stage: snap.missing[0] });
         }
-        const slot = await deps.admission.acquire(ac.signal);
+        // The request's size, known now: admission expects its run time from it.
+        const work = params.steps * planFrames(params.numFrames, m.latent.temporal_compression).latentFrames;
+        const slot = await deps.admission.acquire({ id: request.id, caller: callerOf(request) ?? 'anonymous', work }, ac.signal);
+        let completed = false;
         try {
           const result = await runGeneration(
             {
@@ -98,6 +101,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
             params,
             ac.signal,
           );
+          completed = true;
           const { video } = result;
           reply
             .code(200)
@@ -108,7 +112,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
           if (result.truncated[1]) reply.header('X-Spool-Prompt-Truncated', 'true');
           return reply.send(Buffer.from(video.mp4.buffer, video.mp4.byteOffset, video.mp4.byteLength));
         } finally {
-          slot.release();
+          slot.release({ completed });
         }
       } finally {
         clearTimeout(deadline);

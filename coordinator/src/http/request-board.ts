@@ -19,6 +19,16 @@ export interface RequestSummary {
   readonly elapsed_ms: number;
   /** 1 = next to start; only while queued. */
   readonly queue_position?: number;
+  /** Expected ms until it starts; only while queued, once admission holds it. */
+  readonly expected_start_ms?: number;
+  /** Expected ms until it finishes, once admission holds it. */
+  readonly expected_finish_ms?: number;
+}
+
+/** What admission expects of a request it holds, ms from now. */
+export interface RequestOutlook {
+  readonly startInMs?: number;
+  readonly finishInMs: number;
 }
 
 interface Entry {
@@ -55,8 +65,8 @@ export class RequestBoard {
     };
   }
 
-  /** Every entry, or only those of one caller. */
-  list(caller?: string): RequestSummary[] {
+  /** Every entry, or only those of one caller, with admission's expectations where it has them. */
+  list(caller?: string, outlook?: ReadonlyMap<string, RequestOutlook>): RequestSummary[] {
     const now = this.now();
     let queued = 0;
     const all = [...this.entries].map(([id, e]) => ({
@@ -69,8 +79,15 @@ export class RequestBoard {
         num_frames: e.numFrames,
         elapsed_ms: Math.max(0, Math.round(now - e.since)),
         ...(e.state === 'queued' ? { queue_position: ++queued } : {}),
+        ...expectations(e.state, outlook?.get(id)),
       },
     }));
     return all.filter((e) => caller === undefined || e.caller === caller).map((e) => e.summary);
   }
+}
+
+function expectations(state: RequestState, o: RequestOutlook | undefined): Pick<RequestSummary, 'expected_start_ms' | 'expected_finish_ms'> {
+  if (!o) return {};
+  const finish = { expected_finish_ms: Math.round(o.finishInMs) };
+  return state === 'queued' && o.startInMs !== undefined ? { expected_start_ms: Math.round(o.startInMs), ...finish } : finish;
 }

@@ -1,9 +1,14 @@
-/** GET /requests: the caller's requests running and waiting now, without prompts. Bearer auth like POST /generate. */
+/**
+ * GET /requests: the caller's requests running and waiting now, without
+ * prompts, with when admission expects each to start and finish. Bearer auth
+ * like POST /generate.
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
+import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
 import type { RequestBoard } from './request-board.ts';
 
 export const RequestList = Type.Array(
@@ -16,6 +21,8 @@ export const RequestList = Type.Array(
       num_frames: Type.Integer({ description: 'Frames the request asked for' }),
       elapsed_ms: Type.Integer({ minimum: 0, description: 'Time since the request arrived, queueing included' }),
       queue_position: Type.Optional(Type.Integer({ minimum: 1, description: 'Only while queued: 1 starts next' })),
+      expected_start_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'Only while queued: expected ms until it starts, from recent run times and the queue ahead' })),
+      expected_finish_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'Expected ms until it finishes' })),
     },
     { additionalProperties: false },
   ),
@@ -24,10 +31,13 @@ export const RequestList = Type.Array(
 
 export interface RequestsDeps {
   readonly board: RequestBoard;
+  readonly admission: AdmissionQueue;
   readonly apiTokens: readonly string[];
 }
 
 export function registerRequestsRoute(app: FastifyInstance, deps: RequestsDeps): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async (request) => deps.board.list(callerOf(request) ?? 'nobody'));
+  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async (request) =>
+    deps.board.list(callerOf(request) ?? 'nobody', deps.admission.outlook()),
+  );
 }

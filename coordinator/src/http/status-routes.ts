@@ -5,7 +5,7 @@ import type { ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { describeMissing, type Topology } from '../topology.ts';
 import type { Drain } from '../lifecycle/drain.ts';
-import type { AdmissionQueue } from '../scheduler/admission.ts';
+import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
 import type { InFlight } from './in-flight.ts';
 import type { SystemInfoSource } from './system-info.ts';
 
@@ -63,6 +63,13 @@ const Info = Type.Object(
         waiting: Type.Integer({ description: 'Requests waiting for a slot' }),
         max_concurrent: Type.Integer({ description: 'SPOOL_MAX_CONCURRENT' }),
         max_queue: Type.Integer({ description: 'SPOOL_MAX_QUEUE; one more waiting request gets 429' }),
+        max_per_token: Type.Integer({ description: 'SPOOL_MAX_PER_TOKEN: requests one token may have running and waiting' }),
+        rate_limit_per_minute: Type.Integer({ description: 'SPOOL_RATE_LIMIT: requests a minute per token after the burst; 0 = no limit' }),
+        rate_burst: Type.Integer({ description: 'SPOOL_RATE_BURST: requests one token may send back to back' }),
+        estimated_wait_s: Type.Integer({
+          minimum: 0,
+          description: 'Seconds a request sent now is expected to wait for a slot (0 = starts at once), from recent run times and the queue ahead',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -116,6 +123,10 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
         waiting: deps.admission.waiting,
         max_concurrent: deps.admission.limits.maxConcurrent,
         max_queue: deps.admission.limits.maxQueue,
+        max_per_token: deps.admission.limits.maxPerCaller,
+        rate_limit_per_minute: deps.admission.limits.rate?.perMinute ?? 0,
+        rate_burst: deps.admission.limits.rate?.burst ?? 0,
+        estimated_wait_s: Math.ceil(deps.admission.expectedWaitMs() / 1000),
       },
     };
   });
