@@ -3,6 +3,7 @@
  * errors and tracing around a Pipeline and a Topology, with no port and no
  * NATS of its own, so tests drive it through `inject()`.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -16,7 +17,8 @@ import {
   defaultMaxPerToken,
 } from './config.ts';
 import { refuseWhileDraining } from './http/draining.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { coordinatorError } from './errors.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
 import { InFlight } from './http/in-flight.ts';
@@ -78,6 +80,9 @@ export function build(opts: BuildOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // What the router or Node's parser refuses still answers in the error shape.
+    frameworkErrors,
+    clientErrorHandler,
     ajv: {
       // Types are checked, not coerced: "49" is not a frame count. Every
       // problem is reported at once, and nothing is silently dropped.
@@ -86,7 +91,18 @@ export function build(opts: BuildOptions): FastifyInstance {
   });
 
   // JSON is the only body the API takes; any other type is refused before parsing.
-  app.removeContentTypeParser('text/plain');
+  // JSON is UTF-8 (RFC 8259): a body that is not is refused rather than run
+  // with U+FFFD in place of the bytes the client sent.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(coordinatorError('SPOOL_ERR_VALIDATION', 'the request body is not valid UTF-8; send the JSON as UTF-8'), undefined);
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
+  });
   registerTracing(app);
   app.addHook('onResponse', (request, reply, done) => {
     // Health polls are frequent and dull; everything else is worth a line.

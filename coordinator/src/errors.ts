@@ -6,9 +6,14 @@
 import { SpoolError, WIRE_ERRORS, type ErrorSpec } from '@spool/shared';
 
 export const COORDINATOR_ERRORS = Object.freeze({
-  SPOOL_ERR_VALIDATION: { status: 400, summary: 'The request body is not valid JSON or breaks the body schema (the message names the field).' },
+  SPOOL_ERR_VALIDATION: {
+    status: 400,
+    summary: 'The request body is not valid JSON (or not UTF-8) or breaks the body schema (the message names the field), or the request itself is malformed.',
+  },
   SPOOL_ERR_UNAUTHORIZED: { status: 401, summary: 'The Authorization header is missing, is not a Bearer token, or names an unknown token.' },
   SPOOL_ERR_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
+  SPOOL_ERR_CLIENT_TIMEOUT: { status: 408, summary: 'The client did not send the whole request in time.' },
+  SPOOL_ERR_HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the server accepts.' },
   SPOOL_ERR_QUEUE_FULL: { status: 429, summary: 'Every slot is busy and the waiting queue is full; retry after the Retry-After header.' },
   SPOOL_ERR_TOKEN_LIMIT: { status: 429, summary: 'The token already has SPOOL_MAX_PER_TOKEN requests running and queued; retry after the Retry-After header.' },
   SPOOL_ERR_RATE_LIMITED: { status: 429, summary: 'The token sends requests faster than SPOOL_RATE_LIMIT a minute (bursts of SPOOL_RATE_BURST); retry after the Retry-After header.' },
@@ -34,8 +39,10 @@ const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   499: 'Client Closed Request',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

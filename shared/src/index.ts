@@ -1,5 +1,17 @@
-export { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks, type ChunkPlan } from './chunking.ts';
-export { decodeFrame, encodeFrame, FrameError, type Meta, type WireMessage } from './codec.ts';
+export {
+  ChunkError,
+  ChunkJoiner,
+  chunkAt,
+  DEFAULT_CHUNK_LIMITS,
+  formatChunkAnnounce,
+  isFetchSubject,
+  MAX_FETCH_SUBJECT_LENGTH,
+  parseChunkAnnounce,
+  planChunks,
+  type ChunkLimits,
+  type ChunkPlan,
+} from './chunking.ts';
+export { decodeFrame, encodeFrame, FrameError, MAX_FRAME_TENSORS, MAX_TENSOR_DIMS, type Meta, type WireMessage } from './codec.ts';
 export {
   ConfigError,
   deepFreeze,

@@ -10,7 +10,7 @@
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Empty, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
+import { decodeFrame, encodeFrame, FrameError, type WireMessage } from '../codec.ts';
 import { asSpoolError, errorToHeaders, SpoolError, wireError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import { queueGroup } from '../subjects.ts';
@@ -113,7 +113,8 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
                 gate.release();
               }
             } catch (err) {
-              const e = asSpoolError(err, 'SPOOL_ERR_STAGE_FAILED', stage);
+              // A frame that does not decode is the sender's fault, not this stage's.
+              const e = err instanceof FrameError ? wireError('SPOOL_ERR_BAD_MESSAGE', err.message, { stage, cause: err }) : asSpoolError(err, 'SPOOL_ERR_STAGE_FAILED', stage);
               const failure = e.stage ? e : new SpoolError(e.code, e.message, { status: e.status, stage, cause: err });
               span.recordException(failure);
               span.setStatus({ code: SpanStatusCode.ERROR, message: `${failure.code}: ${failure.message}` });
