@@ -113,7 +113,9 @@ async function main(): Promise<void> {
     await app.close().catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
     stopWatching();
     pipeline.close();
-    await nc.drain().catch(() => nc.close());
+    // NATS may be gone already (stopped with everything else): do not wait on it for long.
+    await Promise.race([nc.drain(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(() => undefined);
+    await nc.close().catch(() => undefined);
     await telemetry.shutdown();
     log.info('stopped');
     process.exit(0);

@@ -2,6 +2,7 @@
 import { wireError } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
 import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts';
+import { countRetry, withTallies, type RetryTally } from '../src/pipeline/retry-tally.ts';
 import { StepBatcher } from '../src/pipeline/step-batcher.ts';
 import { Scheduler } from '../src/sampler/scheduler.ts';
 import { manifest, RowwisePipeline } from './helpers.ts';
@@ -217,5 +218,21 @@ describe('step batching in the runner', () => {
     most = 0;
     await runAll();
     expect(most).toBe(3);
+  });
+});
+
+describe('retry tallies through the step batcher', () => {
+  it('counts a retried merged call for every request in it, and a lone call for its own request only', async () => {
+    const p = new RowwisePipeline();
+    // The pipeline sends its first and fourth denoiser calls twice (as NatsPipeline does when a call was lost).
+    p.hooks.denoise = (n) => {
+      if (n === 1 || n === 4) countRetry();
+    };
+    const batcher = new StepBatcher(p, { windowMs: 50, maxBatch: 4 });
+    const tallies = jobs.map((): RetryTally => ({ retries: 0 }));
+    await Promise.all(jobs.map((job, i) => withTallies([tallies[i]], () => runGeneration({ pipeline: p, manifest, log: quiet, batcher }, job, signal()))));
+    // Call 1 merged all three requests; call 4 carried the two longest; call 5 the longest alone.
+    expect(rows(p)).toEqual([6, 6, 6, 4, 2]);
+    expect(tallies.map((t) => t.retries)).toEqual([1, 2, 2]);
   });
 });

@@ -14,6 +14,8 @@ export interface NatsServerHandle {
   readonly process: ChildProcess;
   /** Resolves with the exit code (null after a signal) once the server is gone, asked to or not. */
   readonly exited: Promise<number | null>;
+  /** The nats-server process itself (the guard's child). */
+  serverPid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ const GUARD = [
   'exec 3<&0',
   '"$@" </dev/null &',
   'server=$!',
+  'echo "spool-guard: nats-server pid $server" >&2',
   '( read -r _ <&3; kill -TERM "$server" 2>/dev/null ) &',
   'watcher=$!',
   'wait "$server"',
@@ -90,8 +93,14 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   };
   const notFound = `cannot start ${binary}; install Debian's nats-server (apt-get install nats-server) or set SPOOL_NATS_SERVER`;
   const lines: string[] = [];
+  let serverPid: number | undefined;
   const onData = (buf: Buffer): void => {
     for (const line of buf.toString().split('\n').filter(Boolean)) {
+      const pid = /^spool-guard: nats-server pid (\d+)$/.exec(line);
+      if (pid) {
+        serverPid = Number(pid[1]);
+        continue;
+      }
       lines.push(line);
       if (lines.length > 50) lines.shift();
       opts.onLine?.(line);
@@ -118,6 +127,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     port,
     process: child,
     exited,
+    serverPid: () => serverPid,
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {

@@ -24,7 +24,8 @@ import {
   writeBusCredentials,
 } from '@spool/shared';
 import type { ResolvedLayout } from './layout/types.ts';
-import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
+import { startNatsServer } from './nats-server.ts';
+import { superviseNatsServer } from './nats-supervisor.ts';
 import { assertPortFree, freePort } from './net.ts';
 import { coordinatorSpec, workerSpec, type ProcessOptions } from './processes.ts';
 import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
@@ -66,14 +67,31 @@ export interface Stack {
   readonly port: number;
   /** Every process: the workers' labels (`denoise.0`, `denoise.1#1`, …) and `coordinator`. */
   readonly labels: readonly string[];
-  /** Stops one process (a worker or the coordinator) as an operator would. */
-  stopProcess(label: string): Promise<void>;
+  /**
+   * Stops one process (a worker or the coordinator) for good (it is not
+   * started again): as an operator would (SIGTERM, the default), or as a
+   * crash would (SIGKILL).
+   */
+  stopProcess(label: string, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts a stopped process again and waits until it serves. */
   startProcess(label: string): Promise<void>;
   tail(label: string): string[];
   /** Resolves with the first process that exits without being asked to (and, with `restart`, keeps failing). */
   readonly unexpectedExit: Promise<{ label: string; code: number | string }>;
+  /** The process id of a worker or the coordinator, or of `nats-server` when the stack runs its own. */
+  pid(label: string): number | undefined;
+  /**
+   * Stops in order, losing nothing: the coordinator first, given its whole
+   * drain (it finishes every request it admitted), then the workers, then NATS.
+   */
   stop(): Promise<void>;
+}
+
+/** What a stop may wait for the coordinator: its drain (SPOOL_DRAIN_S, by default the request deadline) and a margin. */
+export function coordinatorStopMs(env: Readonly<Record<string, string | undefined>>): number {
+  const requestS = Number(env.SPOOL_REQUEST_TIMEOUT_MS ?? 600_000) / 1000;
+  const drainS = Number(env.SPOOL_DRAIN_S ?? Math.ceil(requestS));
+  return (Number.isFinite(drainS) ? drainS : 600) * 1000 + 15_000;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -101,9 +119,27 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     extraConfig = creds.authorization;
   }
   const keyDir = ownKeys ?? opts.busCredentialsDir;
-  let nats: NatsServerHandle | undefined;
+  let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
+  const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
+  // Our own nats-server is supervised like any worker when the stack restarts processes.
+  let nats: { url: string; stop(): Promise<void>; pid(): number | undefined } | undefined;
   try {
-    nats = opts.natsUrl ? undefined : await startNatsServer({ extraConfig, onLine: (l) => opts.onLine?.('nats-server', l) });
+    if (!opts.natsUrl) {
+      const onLine = (l: string): void => opts.onLine?.('nats-server', l);
+      if (opts.restart) {
+        const supervised = await superviseNatsServer({
+          extraConfig,
+          onLine,
+          maxRestarts: opts.restart.maxRestarts,
+          onRestart: (code, delayMs) => opts.onLine?.('nats-server', `exited (${code ?? 'signal'}); starting it again on the same port in ${delayMs} ms`),
+        });
+        void supervised.gaveUp.then((code) => reportExit({ label: 'nats-server', code: code ?? 'signal' }));
+        nats = { url: supervised.url, stop: () => supervised.stop(), pid: () => supervised.current().serverPid() };
+      } else {
+        const handle = await startNatsServer({ extraConfig, onLine });
+        nats = { url: handle.url, stop: () => handle.stop(), pid: () => handle.serverPid() };
+      }
+    }
   } catch (err) {
     if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
     throw err;
@@ -126,8 +162,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   ]);
   const running = new Map<string, ChildHandle>();
   const stopping = new Set<string>();
-  let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
-  const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
   let nc: NatsConnection | undefined;
 
   const recentExits = new Map<string, number[]>();
@@ -200,11 +234,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     natsUrl,
     port,
     labels: [...specs.keys()],
-    async stopProcess(label) {
+    async stopProcess(label, signal = 'SIGTERM') {
       const h = running.get(label);
       if (!h) throw new Error(`no process named ${label}; known: ${[...specs.keys()].join(', ')}`);
       stopping.add(label);
-      await h.stop();
+      if (signal === 'SIGKILL') {
+        h.process.kill('SIGKILL');
+        await h.exited;
+      } else await h.stop();
     },
     async startProcess(label) {
       if (!specs.has(label)) throw new Error(`no process named ${label}`);
@@ -215,11 +252,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     tail: (label) => running.get(label)?.tail() ?? [],
     unexpectedExit,
+    pid: (label) => (label === 'nats-server' ? nats?.pid() : running.get(label)?.process.pid),
     async stop() {
       for (const label of specs.keys()) stopping.add(label);
-      const coordinator = running.get('coordinator');
-      await coordinator?.stop();
-      await Promise.all([...running.values()].map((h) => h.stop()));
+      // The coordinator drains first: it still needs every worker and NATS for the requests it finishes.
+      await running.get('coordinator')?.stop(coordinatorStopMs({ ...opts.env, ...opts.coordinatorEnv }));
+      const workerStopMs = Number(opts.env?.SPOOL_DRAIN_GRACE_MS ?? 10_000) + 5_000;
+      await Promise.all([...running.entries()].filter(([l]) => l !== 'coordinator').map(([, h]) => h.stop(workerStopMs)));
       await nc?.close().catch(() => undefined);
       await nats?.stop();
       if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });

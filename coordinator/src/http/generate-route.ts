@@ -11,6 +11,7 @@ import { planFrames, wireError, type ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { coordinatorError } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import { withTallies, type RetryTally } from '../pipeline/retry-tally.ts';
 import { runGeneration } from '../pipeline/runner.ts';
 import type { StepBatcher } from '../pipeline/step-batcher.ts';
 import { randomSeed } from '../sampler/rng.ts';
@@ -88,8 +89,9 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
         const work = params.steps * planFrames(params.numFrames, m.latent.temporal_compression).latentFrames;
         const slot = await deps.admission.acquire({ id: request.id, caller: callerOf(request) ?? 'anonymous', work }, ac.signal);
         let completed = false;
+        const tally: RetryTally = { retries: 0 };
         try {
-          const result = await runGeneration(
+          const result = await withTallies([tally], () => runGeneration(
             {
               pipeline: deps.pipeline,
               manifest: m,
@@ -100,7 +102,7 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
             },
             params,
             ac.signal,
-          );
+          ));
           completed = true;
           const { video } = result;
           reply
@@ -108,7 +110,9 @@ export function registerGenerateRoute(app: FastifyInstance, deps: GenerateDeps):
             .header('Content-Type', 'video/mp4')
             .header('Content-Disposition', `inline; filename="spool-${request.id}.mp4"`)
             .header('X-Spool-Frames', String(video.frames))
-            .header('X-Spool-Steps', String(params.steps));
+            .header('X-Spool-Steps', String(params.steps))
+            .header('X-Spool-Retries', String(tally.retries));
+          span?.setAttribute('spool.retries', tally.retries);
           if (result.truncated[1]) reply.header('X-Spool-Prompt-Truncated', 'true');
           return reply.send(Buffer.from(video.mp4.buffer, video.mp4.byteOffset, video.mp4.byteLength));
         } finally {

@@ -22,6 +22,7 @@ import {
 import type { Topology } from '../topology.ts';
 import type { EncodedVideo, Pipeline, TextEncoding, VideoRequest } from './pipeline.ts';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.ts';
+import { countRetry } from './retry-tally.ts';
 
 export interface NatsPipelineOptions {
   readonly nc: NatsConnection;
@@ -119,11 +120,13 @@ export class NatsPipeline implements Pipeline {
         this.opts.retry ?? DEFAULT_RETRY,
         signal,
         {
-          onRetry: (err, next, delayMs) =>
+          onRetry: (err, next, delayMs) => {
+            countRetry();
             this.opts.log?.warn(
               { stage, code: isSpoolError(err) ? err.code : undefined, attempt: next, delay_ms: delayMs },
               `${(err as Error).message}; sending the call to ${stage} again (try ${next})`,
-            ),
+            );
+          },
           ready: (until) => waitConnected(watch, until, signal),
         },
       );

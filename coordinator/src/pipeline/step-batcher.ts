@@ -21,6 +21,7 @@ import { tracer, type Tensor } from '@spool/shared';
 import { batchKey, planBatches, type BatchPolicy } from '../scheduler/step-batching.ts';
 import { concatRows, splitRows } from './batch-tensors.ts';
 import type { Pipeline } from './pipeline.ts';
+import { currentTallies, withTallies, type RetryTally } from './retry-tally.ts';
 import { markFailed } from './spans.ts';
 
 /** One request's access to the denoiser; `close()` when its step loop ends. */
@@ -47,6 +48,8 @@ interface Call {
   readonly signal: AbortSignal;
   /** The caller's context: its step span is the parent of what is sent for it. */
   readonly ctx: Context;
+  /** Where the caller counts retries of its calls. */
+  readonly tallies: readonly RetryTally[];
   readonly session: Session;
   readonly resolve: (v: Tensor<'float32'>) => void;
   readonly reject: (err: unknown) => void;
@@ -116,6 +119,7 @@ export class StepBatcher {
         timestep,
         signal,
         ctx: context.active(),
+        tallies: currentTallies(),
         session,
         resolve,
         reject,
@@ -188,7 +192,7 @@ export class StepBatcher {
     if (calls.length === 1) {
       const [c] = calls;
       context
-        .with(c.ctx, () => this.pipeline.denoise(c.sample, c.text, c.timestep, c.signal))
+        .with(c.ctx, () => withTallies(c.tallies, () => this.pipeline.denoise(c.sample, c.text, c.timestep, c.signal)))
         .then((v) => this.finish(c, { value: v }), (err: unknown) => this.finish(c, { error: err }))
         .finally(() => this.returned(done));
       return;
@@ -217,11 +221,15 @@ export class StepBatcher {
             if (c !== leader) step?.addLink({ context: span.spanContext() });
           }
           try {
-            const out = await this.pipeline.denoise(
-              concatRows(calls.map((c) => c.sample)),
-              concatRows(calls.map((c) => c.text)),
-              concatRows(calls.map((c) => c.timestep)),
-              shared.signal,
+            const out = await withTallies(
+              calls.flatMap((c) => c.tallies),
+              () =>
+                this.pipeline.denoise(
+                  concatRows(calls.map((c) => c.sample)),
+                  concatRows(calls.map((c) => c.text)),
+                  concatRows(calls.map((c) => c.timestep)),
+                  shared.signal,
+                ),
             );
             return splitRows(out, calls.map((c) => c.rows));
           } catch (err) {
