@@ -3,59 +3,14 @@
  * nats-server, the workers and the coordinator, prints a curl line that works,
  * and SIGTERM leaves nothing running.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/net.ts';
 import { REPO_ROOT } from '../src/stack.ts';
-
-/** Every descendant of a process, from /proc via ps. */
-function descendants(pid: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const all: number[] = [];
-  const walk = (p: number): void => {
-    for (const c of children.get(p) ?? []) {
-      all.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return all;
-}
-
-const commandOf = (pid: number): string => {
-  try {
-    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-  } catch {
-    return '';
-  }
-};
-
-/**
- * Whether a process still runs. A zombie has exited: only its exit status is
- * left for a parent to collect, and where PID 1 is not an init (a bare
- * container) an orphan stays a zombie for good.
- */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
+import { alive, commandOf, descendants } from './helpers/processes.ts';
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
