@@ -11,6 +11,7 @@ import {
   connectNats,
   createLogger,
   discoverWorkers,
+  frameLimits,
   serveStage,
   SpoolError,
   StageCaller,
@@ -127,6 +128,43 @@ describe('NATS binding', () => {
     expect(worst).toBe(0);
     const chained = await callStage(nc, 'test.chain.0', { meta: {}, tensors: { x: tensor('float32', [n], x) } }, { stage: 'chain', timeoutMs: 10000 });
     expect((chained.tensors.y.data as Float32Array)[999]).toBeCloseTo((x[999] + 1) * 10, 3);
+  });
+
+  it('refuses a frame over the receiving side\'s SPOOL_MAX_FRAME_MB, at a worker and at a caller', async () => {
+    const MiB = 1024 * 1024;
+    const floats = (bytes: number) => tensor('float32', [bytes / 4], new Float32Array(bytes / 4).fill(0.5));
+    const small = await serveStage({
+      nc: workerNc,
+      serviceName: 'spool-test-small',
+      version: '0.1.0',
+      description: 'test',
+      stage: 'small',
+      metadata: { [WORKER_METADATA.role]: 'vae-decoder' },
+      endpoints: [{ name: 'echo', subject: 'test.small', handler: async (m) => m }],
+      timeoutMs: 5000,
+      concurrency: 1,
+      frameLimits: frameLimits(1),
+      log,
+    });
+    try {
+      // Within the limit it serves; one over it, announced in chunks, is refused from the announce.
+      const fits = await callStage(nc, 'test.small', { meta: {}, tensors: { x: floats(MiB / 2) } }, { stage: 'small', timeoutMs: 10_000 });
+      expect(fits.tensors.x.data.length).toBe(MiB / 8);
+      const err = await callStage(nc, 'test.small', { meta: {}, tensors: { x: floats(MiB) } }, { stage: 'small', timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'small' });
+      expect((err as Error).message).toMatch(/a frame of \d+ bytes is over the limit of 1048576 bytes \(SPOOL_MAX_FRAME_MB=1\)/);
+    } finally {
+      await small.drain(100);
+    }
+    // A caller with a 1 MiB limit sends a frame the worker takes, and refuses the reply of the same size.
+    const strict = new StageCaller(nc, { lostAfterMs: 600, frameLimits: frameLimits(1) });
+    try {
+      const err = await strict.call('test.double', { meta: {}, tensors: { x: floats(MiB + 8) } }, { stage: 'double', timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'double' });
+      expect((err as Error).message).toMatch(/over the limit of 1048576 bytes \(SPOOL_MAX_FRAME_MB=1\)/);
+    } finally {
+      strict.close();
+    }
   });
 
   it('rebuilds a worker failure as the same typed error, naming the stage', async () => {

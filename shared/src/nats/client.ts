@@ -11,6 +11,7 @@
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { callReplySubjects } from '../bus/identity.ts';
+import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
 import { errorFromHeaders, wireError } from '../errors.ts';
 import { tracer } from '../telemetry.ts';
@@ -23,6 +24,8 @@ import { prepareFrame, receiveFrame } from './transport.ts';
 export interface CallerOptions {
   /** Silence from the worker holding a call after which the call is lost, ms. */
   readonly lostAfterMs: number;
+  /** The largest reply frame accepted (`readFrameLimits`, SPOOL_MAX_FRAME_MB); the default limits when absent. */
+  readonly frameLimits?: ChunkLimits;
 }
 
 export interface CallOptions {
@@ -83,7 +86,7 @@ export class StageCaller {
         });
         const failure = errorFromHeaders((k) => (reply.headers?.has(k) ? reply.headers.get(k) : undefined));
         if (failure) throw failure;
-        return decodeFrame(await receiveFrame(this.nc, reply, opts.timeoutMs, holder));
+        return decodeFrame(await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits }));
       } catch (err) {
         const e = opts.signal?.aborted
           ? wireError('SPOOL_ERR_CANCELLED', `cancelled while waiting for ${holder}`, { stage: holder })

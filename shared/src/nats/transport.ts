@@ -9,7 +9,7 @@
  */
 import { Empty, headers as natsHeaders, nuid, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { chunkSubjects } from '../bus/identity.ts';
-import { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks } from '../chunking.ts';
+import { checkFrameSize, ChunkJoiner, chunkAt, DEFAULT_CHUNK_LIMITS, formatChunkAnnounce, parseChunkAnnounce, planChunks, type ChunkLimits } from '../chunking.ts';
 import { wireError } from '../errors.ts';
 import { inboxPrefixOf } from './connect.ts';
 
@@ -84,15 +84,30 @@ export async function chunksServed(nc: NatsConnection, maxWaitMs: number): Promi
   clearTimeout(timer);
 }
 
+export interface ReceiveOptions {
+  /** Bound on each chunk pull, ms. */
+  readonly timeoutMs: number;
+  /** Who sent the frame, named in errors. */
+  readonly from?: string;
+  /** The largest frame accepted (`readFrameLimits`); DEFAULT_CHUNK_LIMITS when absent. */
+  readonly limits?: ChunkLimits;
+}
+
 /**
  * The frame a message carries, pulling its chunks first when it was announced.
- * A sender that is gone (no responder on its fetch subject) or silent for
- * `timeoutMs` fails the pull as SPOOL_ERR_CALL_LOST: the call can be sent again.
+ * A frame over `limits` is refused (a ChunkError, a bad message): an announced
+ * one before anything of its size is allocated or pulled. A sender that is
+ * gone (no responder on its fetch subject) or silent for `timeoutMs` fails the
+ * pull as SPOOL_ERR_CALL_LOST: the call can be sent again.
  */
-export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: number, from = 'the sender'): Promise<Uint8Array> {
+export async function receiveFrame(nc: NatsConnection, msg: Msg, opts: ReceiveOptions): Promise<Uint8Array> {
+  const { timeoutMs, from = 'the sender', limits = DEFAULT_CHUNK_LIMITS } = opts;
   const announce = msg.headers?.has(CHUNK_HEADER) ? msg.headers.get(CHUNK_HEADER) : '';
-  if (!announce) return msg.data;
-  const { plan, fetchSubject } = parseChunkAnnounce(announce);
+  if (!announce) {
+    checkFrameSize(msg.data.byteLength, limits, `${from} sent a frame in one message: `);
+    return msg.data;
+  }
+  const { plan, fetchSubject } = parseChunkAnnounce(announce, limits);
   const joiner = new ChunkJoiner(plan);
   let next = 0;
   const pull = async (): Promise<void> => {

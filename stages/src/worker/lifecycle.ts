@@ -100,6 +100,7 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
       concurrency: config.concurrency,
       heartbeatMs: config.heartbeatMs,
       upstream: upstreamOf(config),
+      frameLimits: config.frameLimits,
       log,
     });
     machine.to('serving');
