@@ -53,6 +53,12 @@ export interface ServeOptions {
   readonly upstream?: string;
   /** The largest request frame accepted (`readFrameLimits`, SPOOL_MAX_FRAME_MB); the default limits when absent. */
   readonly frameLimits?: ChunkLimits;
+  /**
+   * The inbox prefix of the identity that sends this stage its frames
+   * (`inboxPrefix(model, upstreamIdentity(role, shard))`): chunks are pulled
+   * from its chunk subjects only. Absent: from any chunk subject.
+   */
+  readonly upstreamInbox?: string;
   readonly log: Logger;
 }
 
@@ -100,7 +106,7 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
             try {
               await gate.acquire();
               try {
-                const request = decodeFrame(await receiveFrame(nc, msg, { timeoutMs: opts.timeoutMs, from: opts.upstream, limits: opts.frameLimits }));
+                const request = decodeFrame(await receiveFrame(nc, msg, { timeoutMs: opts.timeoutMs, from: opts.upstream, limits: opts.frameLimits, senderInbox: opts.upstreamInbox }));
                 const result = await endpoint.handler(request);
                 const hdrs = injectContext();
                 const payload = prepareFrame(nc, encodeFrame(result), hdrs, opts.timeoutMs);
