@@ -13,7 +13,7 @@ import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io
 import { callReplySubjects } from '../bus/identity.ts';
 import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
-import { errorFromHeaders, wireError } from '../errors.ts';
+import { errorFromHeaders, SpoolError, wireError } from '../errors.ts';
 import { tracer } from '../telemetry.ts';
 import { injectContext } from './carrier.ts';
 import { inboxPrefixOf } from './connect.ts';
@@ -88,9 +88,11 @@ export class StageCaller {
         if (failure) throw failure;
         return decodeFrame(await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits }));
       } catch (err) {
-        const e = opts.signal?.aborted
+        const mapped = opts.signal?.aborted
           ? wireError('SPOOL_ERR_CANCELLED', `cancelled while waiting for ${holder}`, { stage: holder })
           : fromNatsError(err, holder, subject, opts.timeoutMs);
+        // A reply whose chunks could not be pulled fails here, not at the worker: name the stage that sent it.
+        const e = mapped.stage ? mapped : new SpoolError(mapped.code, mapped.message, { status: mapped.status, stage: holder, cause: err });
         span.recordException(e);
         span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
         throw e;
