@@ -131,7 +131,8 @@ export function isFetchSubject(s: string): boolean {
 export function parseChunkAnnounce(value: string, limits: ChunkLimits = DEFAULT_CHUNK_LIMITS): { plan: ChunkPlan; fetchSubject: string } {
   checkLimits(limits);
   if (typeof value !== 'string') throw new ChunkError(`chunk announce must be a string, got ${typeof value}`);
-  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  // ASCII only: the message may travel back in a NATS header.
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
   if (value.length > MAX_ANNOUNCE_LENGTH) throw new ChunkError(`chunk announce ${shown} is ${value.length} characters, longer than any valid one (${MAX_ANNOUNCE_LENGTH})`);
   const m = ANNOUNCE.exec(value);
   if (!m) throw new ChunkError(`malformed chunk announce ${shown}: expected <total bytes>/<chunk bytes>/<fetch subject>, sizes in decimal of at most 15 digits`);
