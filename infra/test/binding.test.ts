@@ -5,10 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { Empty, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHUNK_HEADER,
   connectNats,
+  errorFromHeaders,
   createLogger,
   discoverWorkers,
   frameLimits,
@@ -165,6 +167,38 @@ describe('NATS binding', () => {
     } finally {
       strict.close();
     }
+  });
+
+  it('stops pulling the rest of a frame once one chunk failed', async () => {
+    const fetch = `_INBOX.chunks.${nuid.next()}`;
+    const pulled: number[] = [];
+    const sub = nc.subscribe(fetch, {
+      callback: (_err, m) => {
+        const index = Number(m.string());
+        pulled.push(index);
+        if (index === 0) {
+          const h = natsHeaders();
+          h.set('Spool-Chunk-Error', 'gone');
+          m.respond(Empty, { headers: h });
+        } else setTimeout(() => m.respond(new Uint8Array(1024)), 100);
+      },
+    });
+    const inbox = `_INBOX.calls.${nuid.next()}`;
+    const answers = nc.subscribe(inbox);
+    const h = natsHeaders();
+    h.set(CHUNK_HEADER, `${8 * 1024}/1024/${fetch}`);
+    nc.publish('test.double', Empty, { reply: inbox, headers: h });
+    let failure: SpoolError | undefined;
+    for await (const m of answers) {
+      failure = errorFromHeaders((k) => (m.headers?.has(k) ? m.headers.get(k) : undefined));
+      if (failure) break;
+    }
+    expect(failure).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE' });
+    expect(failure!.message).toMatch(/chunk 0 of a frame from the sender: gone/);
+    // The three pulls in flight with chunk 0 are answered, and nothing more is asked for.
+    await new Promise((r) => setTimeout(r, 400));
+    sub.unsubscribe();
+    expect(pulled.sort()).toEqual([0, 1, 2, 3]);
   });
 
   it('rebuilds a worker failure as the same typed error, naming the stage', async () => {
