@@ -13,23 +13,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/nats-core';
+import { nuid } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   busIdentities,
-  CALL_HEADER,
-  callReplySubjects,
-  CHUNK_HEADER,
   chunkSubjects,
   connectNats,
   COORDINATOR_IDENTITY,
   createBusCredentials,
   discoverWorkers,
   encodeFrame,
-  errorFromHeaders,
-  HEARTBEAT,
   inboxPrefix,
-  inboxPrefixOf,
   loadModelPackage,
   MODELS_DIR,
   SpoolError,
@@ -37,20 +31,16 @@ import {
   stageIdentity,
   stageLabel,
   stageSubject,
-  tensor,
   writeBusCredentials,
   type BusCredentials,
-  type DType,
   type Meta,
-  type Tensor,
-  type TensorData,
-  type WireMessage,
 } from '@spool/shared';
 import { DEFAULT_LAYOUT } from '../src/config.ts';
 import { loadLayout } from '../src/layout/load.ts';
 import { modelFacts } from '../src/layout/resolve.ts';
 import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
 import { probe } from './helpers/media.ts';
+import { announced, call, cutAfterEnvelope, servingChunks, withMeta, withTensors, zeros, type Send, type Sender, type Target } from './helpers/hostile-sends.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
 
 const TOKEN = 'hostile-token-0123456789abcdef';
@@ -73,23 +63,6 @@ const TEXT_HIDDEN = manifest.text_encoder.hidden_size;
 const HIDDEN = manifest.transformer.hidden_size;
 const PATCHES = (LAT / manifest.transformer.patch_size) ** 2;
 const CHANNELS = manifest.latent.channels;
-
-const ARRAYS = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array } as const;
-function zeros<D extends DType>(dtype: D, shape: number[]): Tensor<D> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(dtype, shape, new ARRAYS[dtype](n) as TensorData<D>);
-}
-
-/** A worker subject and the identity that may send to it. */
-interface Target {
-  readonly stage: string;
-  readonly subject: string;
-  readonly sender: string;
-  /** Who the worker names as its sender in errors. */
-  readonly upstream: string;
-  /** A message the stage accepts. */
-  readonly good: () => WireMessage;
-}
 
 const videoMeta = { fps: 8, num_frames: 8, width: 256, height: 256 };
 const TARGETS: readonly Target[] = [
@@ -133,14 +106,6 @@ const TARGETS: readonly Target[] = [
   },
 ];
 
-/** What one hostile message sends; resolves with the error it was answered with. */
-type Send = (t: Target, as: Sender) => Promise<unknown>;
-
-interface Sender {
-  readonly nc: NatsConnection;
-  readonly caller: StageCaller;
-}
-
 interface Case {
   readonly name: string;
   readonly send: Send;
@@ -148,69 +113,6 @@ interface Case {
   readonly message: RegExp;
   /** The stage that answers; the target's own by default. */
   readonly stage?: string;
-}
-
-/** Sends through the binding's own caller; the error it fails with, or a note that it was answered. */
-const call = (message: WireMessage | Uint8Array): Send => (t, { caller }) =>
-  caller.call(t.subject, message, { stage: t.stage, timeoutMs: ANSWER_BOUND_MS }).then(
-    () => new Error(`${t.stage} answered a hostile message as if it were fine`),
-    (err: unknown) => err,
-  );
-
-/** Sends `message` with tensors or meta replaced. */
-const variant = (change: (m: WireMessage) => WireMessage): Send => (t, s) => call(change(t.good()))(t, s);
-const withTensors = (over: Record<string, Tensor | undefined>): Send =>
-  variant((m) => ({ meta: m.meta, tensors: Object.fromEntries(Object.entries({ ...m.tensors, ...over }).filter(([, v]) => v !== undefined)) as Record<string, Tensor> }));
-const withMeta = (meta: Meta): Send => variant((m) => ({ meta, tensors: m.tensors }));
-
-/**
- * A message the binding would never send: an empty payload announced as a
- * chunked frame by `announce(fetchPrefix)`, sent raw. Waits past the
- * worker's heartbeats for its answer, which must be an error.
- */
-const announced = (announce: (fetchPrefix: string) => string): Send => async (t, { nc }) => {
-  const inbox = `${callReplySubjects(inboxPrefixOf(nc))}.${nuid.next()}`;
-  const sub = nc.subscribe(inbox);
-  const timer = setTimeout(() => sub.unsubscribe(), ANSWER_BOUND_MS);
-  const h = natsHeaders();
-  h.set(CHUNK_HEADER, announce(chunkSubjects(inboxPrefixOf(nc))));
-  nc.publish(t.subject, new Uint8Array(0), { reply: inbox, headers: h });
-  try {
-    for await (const m of sub) {
-      if (m.headers?.get(CALL_HEADER) === HEARTBEAT) continue;
-      return errorFromHeaders((k) => (m.headers?.has(k) ? m.headers.get(k) : undefined)) ?? new Error(`${t.stage} answered an announce without an error`);
-    }
-    return new Error(`${t.stage} did not answer within ${ANSWER_BOUND_MS} ms`);
-  } finally {
-    clearTimeout(timer);
-    sub.unsubscribe();
-  }
-};
-
-/** Serves a fetch subject under the sender's own chunk prefix with `answer` (or never answers) while `send` runs. */
-const servingChunks = (answer: 'never' | ((index: number) => Uint8Array), total: number, chunk: number): Send => async (t, s) => {
-  const fetch = `${chunkSubjects(inboxPrefixOf(s.nc))}.${nuid.next()}`;
-  let pulls = 0;
-  const sub = s.nc.subscribe(fetch, {
-    callback: (_err, m) => {
-      pulls++;
-      if (answer !== 'never') m.respond(answer(Number(m.string())));
-    },
-  });
-  await s.nc.flush();
-  try {
-    const err = await announced(() => `${total}/${chunk}/${fetch}`)(t, s);
-    // The worker really tried to pull: the error is about the chunks, not the announce.
-    return pulls > 0 ? err : new Error(`${t.stage} answered without pulling a chunk: ${(err as Error).message}`);
-  } finally {
-    sub.unsubscribe();
-  }
-};
-
-/** A frame's bytes up to the end of its envelope, plus `keep` bytes of its tensor area. */
-function cutAfterEnvelope(frame: Uint8Array, keep: number): Uint8Array {
-  const envelope = new DataView(frame.buffer, frame.byteOffset).getUint32(4, true);
-  return frame.slice(0, Math.ceil((8 + envelope) / 8) * 8 + keep);
 }
 
 const over = (from: string): RegExp => new RegExp(`${from}a frame of \\d+ bytes is over the limit of ${MAX_FRAME_MB * MiB} bytes \\(SPOOL_MAX_FRAME_MB=${MAX_FRAME_MB}\\)`);
@@ -379,7 +281,7 @@ describe('hostile messages to real workers', () => {
     for (const identity of new Set(TARGETS.map((t) => t.sender))) {
       const seed = creds.keys.find((k) => k.identity === identity)!.seed;
       const nc = await connectNats({ servers: nats.url, name: `hostile-${identity}`, auth: { identity, inboxPrefix: inboxPrefix(MODEL, identity), seed } });
-      senders.set(identity, { nc, caller: new StageCaller(nc, { lostAfterMs: 3_000 }) });
+      senders.set(identity, { nc, caller: new StageCaller(nc, { lostAfterMs: 3_000 }), boundMs: ANSWER_BOUND_MS });
     }
   });
 
