@@ -11,11 +11,13 @@ import {
   MODELS_DIR,
   deepFreeze,
   readInt,
+  readFrameLimits,
   readList,
   readNatsTls,
   readOptionalString,
   readSeedFile,
   readString,
+  type ChunkLimits,
   type Env,
   type ModelManifest,
   type NatsTls,
@@ -54,6 +56,8 @@ export interface CoordinatorConfig {
   readonly rateBurst: number;
   /** Bound on each stage call. */
   readonly stageTimeoutMs: number;
+  /** The largest reply frame accepted from a stage (SPOOL_MAX_FRAME_MB). */
+  readonly frameLimits: ChunkLimits;
   /** Bound on a whole request, queueing included. */
   readonly requestTimeoutMs: number;
   /**
@@ -134,6 +138,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     maxQueue,
     ...fairness,
     stageTimeoutMs,
+    frameLimits: readFrameLimits(env),
     requestTimeoutMs,
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
   });

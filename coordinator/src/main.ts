@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     model: manifest.name,
     stageTimeoutMs: config.stageTimeoutMs,
     lostAfterMs: config.callLostMs,
+    frameLimits: config.frameLimits,
     retry: { ...DEFAULT_RETRY, attempts: config.retryAttempts, budgetMs: config.retryBudgetMs },
     topology,
     log,

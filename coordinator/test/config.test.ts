@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 600_000,
     });
     expect(c.modelDir).toBe(path.join(MODELS_DIR, DEFAULT_MODEL));
+    expect(c.frameLimits).toMatchObject({ maxTotalBytes: 2048 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=2048' });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.apiTokens)).toBe(true);
   });
@@ -46,7 +47,9 @@ describe('loadConfig', () => {
       SPOOL_MAX_PER_TOKEN: '3',
       SPOOL_RATE_LIMIT: '0',
       SPOOL_RATE_BURST: '5',
+      SPOOL_MAX_FRAME_MB: '64',
     });
+    expect(c.frameLimits).toMatchObject({ maxTotalBytes: 64 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=64' });
     expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8, maxPerToken: 3, rateLimitPerMin: 0, rateBurst: 5 });
     expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000 });
   });
@@ -65,6 +68,7 @@ describe('loadConfig', () => {
     [{ ...base, SPOOL_MAX_PER_TOKEN: '0' }, /SPOOL_MAX_PER_TOKEN="0" must be an integer from 1/],
     [{ ...base, SPOOL_RATE_LIMIT: '-1' }, /SPOOL_RATE_LIMIT="-1" must be an integer from 0/],
     [{ ...base, SPOOL_RATE_BURST: '0' }, /SPOOL_RATE_BURST="0" must be an integer from 1/],
+    [{ ...base, SPOOL_MAX_FRAME_MB: '5000' }, /SPOOL_MAX_FRAME_MB="5000" must be an integer from 1 to 4096/],
     [
       { SPOOL_API_TOKENS: 'a,b', SPOOL_MAX_CONCURRENT: '2', SPOOL_MAX_QUEUE: '4', SPOOL_MAX_PER_TOKEN: '7' },
       'SPOOL_MAX_PER_TOKEN (7) is more than SPOOL_MAX_CONCURRENT + SPOOL_MAX_QUEUE (2 + 4 = 6), so no token could ever reach it; set it to at most 6, or leave it unset for 3',

@@ -5,12 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { Empty, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHUNK_HEADER,
   connectNats,
+  errorFromHeaders,
   createLogger,
   discoverWorkers,
+  frameLimits,
   serveStage,
   SpoolError,
   StageCaller,
@@ -127,6 +130,75 @@ describe('NATS binding', () => {
     expect(worst).toBe(0);
     const chained = await callStage(nc, 'test.chain.0', { meta: {}, tensors: { x: tensor('float32', [n], x) } }, { stage: 'chain', timeoutMs: 10000 });
     expect((chained.tensors.y.data as Float32Array)[999]).toBeCloseTo((x[999] + 1) * 10, 3);
+  });
+
+  it('refuses a frame over the receiving side\'s SPOOL_MAX_FRAME_MB, at a worker and at a caller', async () => {
+    const MiB = 1024 * 1024;
+    const floats = (bytes: number) => tensor('float32', [bytes / 4], new Float32Array(bytes / 4).fill(0.5));
+    const small = await serveStage({
+      nc: workerNc,
+      serviceName: 'spool-test-small',
+      version: '0.1.0',
+      description: 'test',
+      stage: 'small',
+      metadata: { [WORKER_METADATA.role]: 'vae-decoder' },
+      endpoints: [{ name: 'echo', subject: 'test.small', handler: async (m) => m }],
+      timeoutMs: 5000,
+      concurrency: 1,
+      frameLimits: frameLimits(1),
+      log,
+    });
+    try {
+      // Within the limit it serves; one over it, announced in chunks, is refused from the announce.
+      const fits = await callStage(nc, 'test.small', { meta: {}, tensors: { x: floats(MiB / 2) } }, { stage: 'small', timeoutMs: 10_000 });
+      expect(fits.tensors.x.data.length).toBe(MiB / 8);
+      const err = await callStage(nc, 'test.small', { meta: {}, tensors: { x: floats(MiB) } }, { stage: 'small', timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'small' });
+      expect((err as Error).message).toMatch(/a frame of \d+ bytes is over the limit of 1048576 bytes \(SPOOL_MAX_FRAME_MB=1\)/);
+    } finally {
+      await small.drain(100);
+    }
+    // A caller with a 1 MiB limit sends a frame the worker takes, and refuses the reply of the same size.
+    const strict = new StageCaller(nc, { lostAfterMs: 600, frameLimits: frameLimits(1) });
+    try {
+      const err = await strict.call('test.double', { meta: {}, tensors: { x: floats(MiB + 8) } }, { stage: 'double', timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'double' });
+      expect((err as Error).message).toMatch(/over the limit of 1048576 bytes \(SPOOL_MAX_FRAME_MB=1\)/);
+    } finally {
+      strict.close();
+    }
+  });
+
+  it('stops pulling the rest of a frame once one chunk failed', async () => {
+    const fetch = `_INBOX.chunks.${nuid.next()}`;
+    const pulled: number[] = [];
+    const sub = nc.subscribe(fetch, {
+      callback: (_err, m) => {
+        const index = Number(m.string());
+        pulled.push(index);
+        if (index === 0) {
+          const h = natsHeaders();
+          h.set('Spool-Chunk-Error', 'gone');
+          m.respond(Empty, { headers: h });
+        } else setTimeout(() => m.respond(new Uint8Array(1024)), 100);
+      },
+    });
+    const inbox = `_INBOX.calls.${nuid.next()}`;
+    const answers = nc.subscribe(inbox);
+    const h = natsHeaders();
+    h.set(CHUNK_HEADER, `${8 * 1024}/1024/${fetch}`);
+    nc.publish('test.double', Empty, { reply: inbox, headers: h });
+    let failure: SpoolError | undefined;
+    for await (const m of answers) {
+      failure = errorFromHeaders((k) => (m.headers?.has(k) ? m.headers.get(k) : undefined));
+      if (failure) break;
+    }
+    expect(failure).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE' });
+    expect(failure!.message).toMatch(/chunk 0 of a frame from the sender: gone/);
+    // The three pulls in flight with chunk 0 are answered, and nothing more is asked for.
+    await new Promise((r) => setTimeout(r, 400));
+    sub.unsubscribe();
+    expect(pulled.sort()).toEqual([0, 1, 2, 3]);
   });
 
   it('rebuilds a worker failure as the same typed error, naming the stage', async () => {

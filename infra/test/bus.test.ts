@@ -4,16 +4,19 @@
  * only what its role needs. What the server refuses is read back from the
  * client's own error reports (the server tells a client what it refused).
  */
-import type { Msg, NatsConnection, Status } from '@nats-io/nats-core';
+import { Empty, headers as natsHeaders, type Msg, type NatsConnection, type Status } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   busIdentities,
+  CHUNK_HEADER,
+  chunkSubjects,
   connectNats,
   COORDINATOR_IDENTITY,
   createBusCredentials,
   decodeFrame,
   encodeFrame,
   inboxPrefix,
+  LAUNCHER_IDENTITY,
   StageCaller,
   stageIdentity,
   stageSubject,
@@ -127,5 +130,32 @@ describe('the bus', () => {
     for (const r of refused) expect(r.some((e) => e.includes(`Permissions Violation for Publish to "${call.reply}"`))).toBe(true);
     // The prompt reached its stage intact.
     expect(decodeFrame(call.data).meta).toEqual({ prompts: ['a secret prompt'] });
+  });
+
+  it("does not let a reply's chunk announce steer the coordinator's pulls: not to a stage, not where the bus refuses them", async () => {
+    const coordinator = await connectAs(COORDINATOR_IDENTITY);
+    const textEncoder = await connectAs(stageIdentity('text-encoder'));
+    // Answers each call with an announce naming the next of these as its fetch subject.
+    const fetchSubjects = [stageSubject(MODEL, 'denoiser', 0), `${chunkSubjects(inboxPrefix(MODEL, LAUNCHER_IDENTITY))}.x`];
+    let answered = 0;
+    const sub = textEncoder.subscribe(stageSubject(MODEL, 'text-encoder'), {
+      callback: (_err, m) => {
+        const h = natsHeaders();
+        h.set(CHUNK_HEADER, `100/10/${fetchSubjects[answered++]}`);
+        m.respond(Empty, { headers: h });
+      },
+    });
+    await textEncoder.flush();
+    const caller = new StageCaller(coordinator, { lostAfterMs: 10_000 });
+    const call = () => caller.call(stageSubject(MODEL, 'text-encoder'), { meta: { prompts: ['a cat'] }, tensors: {} }, { stage: 'text-encoder', timeoutMs: 10_000 }).catch((e: unknown) => e);
+    const toStage = await call();
+    expect(toStage).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'text-encoder' });
+    expect((toStage as Error).message).toMatch(/names fetch subject "spool\.bus-test\.denoise\.0"; its chunks are pulled only from <inbox prefix>\.chunks\.<id>/);
+    // A chunk subject, but of an identity the coordinator may not pull from: the bus refuses, and that is no lost call to send again.
+    const refused = await call();
+    expect(refused).toMatchObject({ code: 'SPOOL_ERR_BAD_MESSAGE', stage: 'text-encoder' });
+    expect((refused as Error).message).toMatch(/names fetch subject "_spool\.in\.bus-test\.launcher\.chunks\.x", which the bus does not let this identity pull from/);
+    caller.close();
+    sub.unsubscribe();
   });
 });

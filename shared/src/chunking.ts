@@ -25,10 +25,24 @@ export interface ChunkLimits {
   readonly maxTotalBytes: number;
   /** Most chunks one frame may be split into. */
   readonly maxChunks: number;
+  /** Where `maxTotalBytes` comes from, named when a frame is over it (`SPOOL_MAX_FRAME_MB=2048`). */
+  readonly setting?: string;
 }
 
-/** 1 GiB in at most 65,536 chunks: the largest video frames with room to spare, at any max payload from 16 KiB up. */
-export const DEFAULT_CHUNK_LIMITS: ChunkLimits = Object.freeze({ maxTotalBytes: 1024 ** 3, maxChunks: 65_536 });
+/**
+ * The largest frame a process accepts by default, in MiB (SPOOL_MAX_FRAME_MB).
+ * The largest frames are the hidden states one denoiser shard passes to the
+ * next. For CogVideoX-5B (49 frames at 720×480: 226 text tokens + 13 latent
+ * frames of 30×45 patches = 17,776 positions of 3,072 floats) one request's
+ * conditional and unconditional pair is [2, 17776, 3072] in float32, about
+ * 437 MB; the step batcher merges up to 4 requests into one call, about
+ * 1.75 GB. 2048 MiB holds that with some room, and stays below the 4 GiB a
+ * single buffer may have in Node.
+ */
+export const DEFAULT_MAX_FRAME_MB = 2048;
+
+/** 2048 MiB in at most 65,536 chunks: at any chunk size from 32 KiB up. */
+export const DEFAULT_CHUNK_LIMITS: ChunkLimits = Object.freeze({ maxTotalBytes: DEFAULT_MAX_FRAME_MB * 1024 ** 2, maxChunks: 65_536 });
 
 /** Longest fetch subject an announce may name. */
 export const MAX_FETCH_SUBJECT_LENGTH = 256;
@@ -117,7 +131,8 @@ export function isFetchSubject(s: string): boolean {
 export function parseChunkAnnounce(value: string, limits: ChunkLimits = DEFAULT_CHUNK_LIMITS): { plan: ChunkPlan; fetchSubject: string } {
   checkLimits(limits);
   if (typeof value !== 'string') throw new ChunkError(`chunk announce must be a string, got ${typeof value}`);
-  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  // ASCII only: the message may travel back in a NATS header.
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
   if (value.length > MAX_ANNOUNCE_LENGTH) throw new ChunkError(`chunk announce ${shown} is ${value.length} characters, longer than any valid one (${MAX_ANNOUNCE_LENGTH})`);
   const m = ANNOUNCE.exec(value);
   if (!m) throw new ChunkError(`malformed chunk announce ${shown}: expected <total bytes>/<chunk bytes>/<fetch subject>, sizes in decimal of at most 15 digits`);
@@ -125,7 +140,7 @@ export function parseChunkAnnounce(value: string, limits: ChunkLimits = DEFAULT_
   const chunkSize = Number(m[2]);
   const fetchSubject = m[3];
   if (total === 0) throw new ChunkError(`chunk announce ${shown} announces an empty frame`);
-  if (total > limits.maxTotalBytes) throw new ChunkError(`chunk announce ${shown}: a frame of ${total} bytes is over the limit of ${limits.maxTotalBytes}`);
+  checkFrameSize(total, limits, `chunk announce ${shown}: `);
   if (chunkSize === 0) throw new ChunkError(`chunk announce ${shown}: chunk size 0`);
   if (chunkSize > total) throw new ChunkError(`chunk announce ${shown}: chunk size ${chunkSize} is larger than the frame (${total} bytes)`);
   const plan = planChunks(total, chunkSize);
@@ -134,6 +149,17 @@ export function parseChunkAnnounce(value: string, limits: ChunkLimits = DEFAULT_
     throw new ChunkError(`chunk announce ${shown}: fetch subject is not a literal NATS subject (dot-separated printable ASCII, no wildcards, at most ${MAX_FETCH_SUBJECT_LENGTH} characters)`);
   }
   return { plan, fetchSubject };
+}
+
+/**
+ * Throws a ChunkError when a frame of `bytes` is over `limits.maxTotalBytes`,
+ * naming the limit and where it was set; `context` starts the message.
+ */
+export function checkFrameSize(bytes: number, limits: ChunkLimits, context = ''): void {
+  checkLimits(limits);
+  if (bytes <= limits.maxTotalBytes) return;
+  const setting = limits.setting ? ` (${limits.setting})` : '';
+  throw new ChunkError(`${context}a frame of ${bytes} bytes is over the limit of ${limits.maxTotalBytes} bytes${setting}`);
 }
 
 function checkLimits(limits: ChunkLimits): void {

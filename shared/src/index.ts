@@ -1,8 +1,10 @@
 export {
   ChunkError,
   ChunkJoiner,
+  checkFrameSize,
   chunkAt,
   DEFAULT_CHUNK_LIMITS,
+  DEFAULT_MAX_FRAME_MB,
   formatChunkAnnounce,
   isFetchSubject,
   MAX_FETCH_SUBJECT_LENGTH,
@@ -35,6 +37,7 @@ export {
   type ErrorSpec,
   type WireErrorCode,
 } from './errors.ts';
+export { frameLimits, MAX_FRAME_MB_CEILING, MAX_FRAME_MB_VARIABLE, readFrameLimits } from './frame-limit.ts';
 export { createLogger, type Logger } from './logging.ts';
 export {
   DEFAULT_MODEL,
@@ -50,7 +53,17 @@ export {
   type SchedulerConfig,
 } from './manifest.ts';
 export { extractContext, injectContext } from './nats/carrier.ts';
-export { callReplySubjects, chunkSubjects, COORDINATOR_IDENTITY, busIdentities, inboxPrefix, LAUNCHER_IDENTITY, stageIdentity } from './bus/identity.ts';
+export {
+  callReplySubjects,
+  chunkSubjects,
+  COORDINATOR_IDENTITY,
+  busIdentities,
+  inboxPrefix,
+  isChunkSubject,
+  LAUNCHER_IDENTITY,
+  stageIdentity,
+  upstreamIdentity,
+} from './bus/identity.ts';
 export {
   coordinatorCallReplies,
   COORDINATOR_RESPONSES,
@@ -68,7 +81,7 @@ export { readNatsTls, type NatsTls } from './nats/tls.ts';
 export { CALL_HEADER, DEFAULT_HEARTBEAT_MS, HEARTBEAT, HOLDER_HEADER, startHeartbeats } from './nats/heartbeat.ts';
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
-export { CHUNK_HEADER, chunksServed, maxFrameBytes, prepareFrame, receiveFrame } from './nats/transport.ts';
+export { CHUNK_HEADER, checkFetchSubject, chunksServed, maxFrameBytes, prepareFrame, receiveFrame, type ReceiveOptions } from './nats/transport.ts';
 export { STOP_WITH_PARENT, stopWhenParentExits } from './parent-watch.ts';
 export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
 export { exportConfigured, startTelemetry, tracer, type Telemetry } from './telemetry.ts';

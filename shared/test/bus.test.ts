@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationBlock, busIdentities, createBusCredentials, inboxPrefix, permissionsFor, stageIdentity } from '../src/index.ts';
+import { authorizationBlock, busIdentities, createBusCredentials, inboxPrefix, permissionsFor, stageIdentity, upstreamIdentity } from '../src/index.ts';
 
 const d = { model: 'cogvideox-mini', shards: 3 };
 
@@ -9,6 +9,14 @@ describe('bus identities', () => {
     expect(stageIdentity('denoiser', 3)).toBe('denoise-3');
     expect(inboxPrefix('cogvideox-mini', 'denoise-3')).toBe('_spool.in.cogvideox-mini.denoise-3');
     expect(() => inboxPrefix('cogvideox-mini', 'denoise.3')).toThrow(/subject token/);
+  });
+
+  it('names the one identity that sends each stage its frames', () => {
+    expect(upstreamIdentity('text-encoder')).toBe('coordinator');
+    expect(upstreamIdentity('denoiser', 0)).toBe('coordinator');
+    expect(upstreamIdentity('denoiser', 2)).toBe('denoise-1');
+    expect(upstreamIdentity('vae-decoder')).toBe('coordinator');
+    expect(upstreamIdentity('video-encoder')).toBe('vae-decoder');
   });
 });
 

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkError, ChunkJoiner, chunkAt, DEFAULT_CHUNK_LIMITS, formatChunkAnnounce, FrameError, parseChunkAnnounce, planChunks } from '../src/index.ts';
+import {
+  checkFetchSubject,
+  ChunkError,
+  ChunkJoiner,
+  chunkAt,
+  DEFAULT_CHUNK_LIMITS,
+  formatChunkAnnounce,
+  FrameError,
+  isChunkSubject,
+  parseChunkAnnounce,
+  planChunks,
+} from '../src/index.ts';
 
 describe('chunking', () => {
   const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
@@ -77,5 +88,37 @@ describe('chunking under hostile input', () => {
     expect(joiner.complete).toBe(false);
     expect(() => new ChunkJoiner({ total: 10, chunkSize: 5, count: 1 })).toThrow(/10 bytes in chunks of 5 make 2 chunks, not 1/);
     expect(() => chunkAt(new Uint8Array(4), planChunks(4, 2), Number('x'))).toThrow(ChunkError);
+  });
+});
+
+describe('fetch subjects', () => {
+  const coordinator = '_spool.in.m.coordinator';
+
+  it('are <inbox prefix>.chunks.<id>: of one sender when it is known, of any sender when not', () => {
+    expect(isChunkSubject(`${coordinator}.chunks.abc`, coordinator)).toBe(true);
+    expect(isChunkSubject(`${coordinator}.chunks.abc`)).toBe(true);
+    expect(isChunkSubject('_INBOX.chunks.abc')).toBe(true);
+    expect(isChunkSubject('_spool.in.m.launcher.chunks.abc', coordinator)).toBe(false);
+    expect(isChunkSubject(`${coordinator}.chunks.a.b`, coordinator)).toBe(false);
+    expect(isChunkSubject(`${coordinator}.calls.abc`)).toBe(false);
+    expect(isChunkSubject('spool.m.video-encoder')).toBe(false);
+    expect(isChunkSubject('chunks.abc')).toBe(false);
+    expect(isChunkSubject(`${coordinator}.chunks.`)).toBe(false);
+    expect(isChunkSubject('')).toBe(false);
+  });
+
+  it('refuse any other subject as a bad message naming the subject, the sender and what was expected', () => {
+    expect(() => checkFetchSubject(`${coordinator}.chunks.abc`, 'the coordinator', coordinator)).not.toThrow();
+    let caught: unknown;
+    try {
+      checkFetchSubject('spool.m.video-encoder', 'vae-decoder', '_spool.in.m.vae-decoder');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ChunkError);
+    expect((caught as Error).message).toBe(
+      'the chunk announce from vae-decoder names fetch subject "spool.m.video-encoder"; its chunks are pulled only from _spool.in.m.vae-decoder.chunks.<id>',
+    );
+    expect(() => checkFetchSubject('$SRV.PING', 'text-encoder')).toThrow(/names fetch subject "\$SRV\.PING"; its chunks are pulled only from <inbox prefix>\.chunks\.<id>/);
   });
 });

@@ -12,6 +12,7 @@ import {
   DEFAULT_HEARTBEAT_MS,
   isStageRole,
   loadModelPackage,
+  readFrameLimits,
   readNatsTls,
   readOptionalString,
   readSeedFile,
@@ -19,6 +20,7 @@ import {
   readInt,
   readString,
   STAGE_ROLES,
+  type ChunkLimits,
   type Env,
   type ModelManifest,
   type NatsTls,
@@ -47,6 +49,8 @@ export interface StageConfig {
   readonly ortThreads: number;
   readonly concurrency: number;
   readonly callTimeoutMs: number;
+  /** The largest request frame accepted (SPOOL_MAX_FRAME_MB). */
+  readonly frameLimits: ChunkLimits;
   readonly drainGraceMs: number;
   readonly logLevel: string;
   readonly ffmpegPath: string;
@@ -108,6 +112,7 @@ export function loadConfig(env: Env, argv: readonly string[], manifestOf: Manife
     ortThreads: flags.threads === undefined ? readInt(env, 'SPOOL_ORT_THREADS', 1, { min: 1, max: 256 }) : intFlag('--threads', flags.threads, 1, 1, 256),
     concurrency: readInt(env, 'SPOOL_WORKER_CONCURRENCY', 2, { min: 1, max: 64 }),
     callTimeoutMs: readInt(env, 'SPOOL_CALL_TIMEOUT_MS', 60_000, { min: 100 }),
+    frameLimits: readFrameLimits(env),
     drainGraceMs: readInt(env, 'SPOOL_DRAIN_GRACE_MS', 10_000, { min: 0 }),
     logLevel: readString(env, 'SPOOL_LOG_LEVEL', 'info'),
     ffmpegPath: readString(env, 'SPOOL_FFMPEG', 'ffmpeg'),

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
     const c = load(['--role', 'denoiser', '--shard', '1', '--shards', '2'], { ...env, SPOOL_ORT_THREADS: '2' });
     expect(c).toMatchObject({ role: 'denoiser', shard: 1, shards: 2, natsUrl: 'nats://127.0.0.1:4333', ortThreads: 2, concurrency: 2 });
     expect(c).toMatchObject({ callTimeoutMs: 60_000, drainGraceMs: 10_000, ffmpegPath: 'ffmpeg', modelName: 'fake-model' });
+    expect(c.frameLimits).toMatchObject({ maxTotalBytes: 2048 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=2048' });
     expect(c.layout).toMatchObject({ blocks: { start: 2, end: 4 }, hasHead: true });
     expect(c.device).toEqual({ kind: 'cpu' });
     expect(Object.isFrozen(c)).toBe(true);
@@ -59,6 +60,10 @@ describe('loadConfig', () => {
     expect(c.modelDir).toBe(path.join(MODELS_DIR, DEFAULT_MODEL));
     expect(c.device).toEqual({ kind: 'cuda', index: 1 });
     expect(c.layout).toBeUndefined();
+  });
+
+  it('reads the largest frame it accepts from SPOOL_MAX_FRAME_MB, in MiB', () => {
+    expect(load(['--role', 'vae-decoder'], { ...env, SPOOL_MAX_FRAME_MB: '16' }).frameLimits).toMatchObject({ maxTotalBytes: 16 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=16' });
   });
 
   it('takes onnxruntime threads from --threads over SPOOL_ORT_THREADS', () => {
@@ -81,6 +86,7 @@ describe('loadConfig', () => {
       [['--role', 'denoiser', '--threads', '0'], /--threads "0" must be an integer from 1 to 256/],
       [['--role', 'denoiser', '--threads', 'two'], /--threads "two" must be an integer from 1 to 256/],
       [['--role', 'denoiser'], /NATS_URL=.* must list NATS server URLs/, { NATS_URL: 'http://x y' }],
+      [['--role', 'denoiser'], /SPOOL_MAX_FRAME_MB="0" must be an integer from 1 to 4096/, { SPOOL_MAX_FRAME_MB: '0' }],
     ];
     for (const [argv, message, e] of cases) {
       expect(() => load(argv, e ?? env), argv.join(' ')).toThrow(message);

@@ -15,6 +15,7 @@ import {
   stageSubject,
   tensor,
   wireError,
+  type ChunkLimits,
   type Logger,
   type Tensor,
   type WireMessage,
@@ -30,6 +31,8 @@ export interface NatsPipelineOptions {
   readonly stageTimeoutMs: number;
   /** Silence from a call's worker after which the call is lost and sent again, ms. */
   readonly lostAfterMs: number;
+  /** The largest reply frame accepted (SPOOL_MAX_FRAME_MB); the default limits when absent. */
+  readonly frameLimits?: ChunkLimits;
   readonly retry?: RetryPolicy;
   /** Names the stage really missing when a call fails; the shards of the chain come from it too. */
   readonly topology?: Topology;
@@ -43,7 +46,7 @@ export class NatsPipeline implements Pipeline {
   private readonly caller: StageCaller;
 
   constructor(private readonly opts: NatsPipelineOptions) {
-    this.caller = new StageCaller(opts.nc, { lostAfterMs: opts.lostAfterMs });
+    this.caller = new StageCaller(opts.nc, { lostAfterMs: opts.lostAfterMs, frameLimits: opts.frameLimits });
   }
 
   /** Stops receiving answers; calls in flight fail. */

@@ -18,6 +18,18 @@ export function stageIdentity(role: StageRole, shard?: number): string {
   return `denoise-${shard}`;
 }
 
+/**
+ * The identity that sends a stage its frames, and so the only one whose chunk
+ * subjects it pulls from: the coordinator for the entry stages (text encoder,
+ * denoiser shard 0, VAE decoder), the previous shard for a later shard, the
+ * VAE decoder for the video encoder.
+ */
+export function upstreamIdentity(role: StageRole, shard?: number): string {
+  if (role === 'video-encoder') return stageIdentity('vae-decoder');
+  if (role === 'denoiser' && (shard ?? 0) > 0) return stageIdentity('denoiser', (shard ?? 0) - 1);
+  return COORDINATOR_IDENTITY;
+}
+
 /** Every identity of a deployment whose denoiser has `shards` shards, in request order. */
 export function busIdentities(shards: number): string[] {
   if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`a deployment needs at least one denoiser shard (got ${shards})`);
@@ -37,6 +49,19 @@ export function inboxPrefix(model: string, identity: string): string {
 /** Subjects on which a sender serves the chunks of its large frames, one token each. */
 export function chunkSubjects(prefix: string): string {
   return `${prefix}.chunks`;
+}
+
+/**
+ * Whether `subject` is one chunk fetch subject, `<inbox prefix>.chunks.<id>`:
+ * of the identity whose inbox prefix is `prefix` when given, of any when not.
+ */
+export function isChunkSubject(subject: string, prefix?: string): boolean {
+  const dot = subject.lastIndexOf('.');
+  if (dot < 0 || dot === subject.length - 1) return false;
+  const base = subject.slice(0, dot);
+  if (prefix !== undefined) return base === chunkSubjects(prefix);
+  const owner = base.slice(0, base.lastIndexOf('.'));
+  return owner.length > 0 && base === chunkSubjects(owner);
 }
 
 /** Subjects on which a caller receives the replies and heartbeats of its stage calls, one token each. */

@@ -10,7 +10,7 @@
  * time: its heartbeats and its answer). Pure.
  */
 import { serviceNameFor, stageSubject, type StageRole } from '../subjects.ts';
-import { callReplySubjects, chunkSubjects, COORDINATOR_IDENTITY, inboxPrefix, LAUNCHER_IDENTITY, stageIdentity } from './identity.ts';
+import { callReplySubjects, chunkSubjects, COORDINATOR_IDENTITY, inboxPrefix, LAUNCHER_IDENTITY, stageIdentity, upstreamIdentity } from './identity.ts';
 
 export interface ResponsePermission {
   /** Messages an identity may send to one reply subject it received. */
@@ -92,12 +92,7 @@ export function permissionsFor(identity: string, d: Deployment): Permissions {
   if (at < 0) throw new RangeError(`"${identity}" is not an identity of a ${shards}-shard deployment`);
   const self = all[at];
   // Who sends this stage its frames: the coordinator for the entry stages, the previous hop otherwise.
-  const upstream =
-    self.role === 'video-encoder'
-      ? stageIdentity('vae-decoder')
-      : self.role === 'denoiser' && (self.shard ?? 0) > 0
-        ? stageIdentity('denoiser', (self.shard ?? 0) - 1)
-        : COORDINATOR_IDENTITY;
+  const upstream = upstreamIdentity(self.role, self.shard);
   // Where this stage forwards: the next shard, or the VAE's video encoder; the others answer the caller.
   const next =
     self.role === 'denoiser' && (self.shard ?? 0) < shards - 1

@@ -11,8 +11,9 @@
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { callReplySubjects } from '../bus/identity.ts';
+import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
-import { errorFromHeaders, wireError } from '../errors.ts';
+import { errorFromHeaders, SpoolError, wireError } from '../errors.ts';
 import { tracer } from '../telemetry.ts';
 import { injectContext } from './carrier.ts';
 import { inboxPrefixOf } from './connect.ts';
@@ -23,6 +24,8 @@ import { prepareFrame, receiveFrame } from './transport.ts';
 export interface CallerOptions {
   /** Silence from the worker holding a call after which the call is lost, ms. */
   readonly lostAfterMs: number;
+  /** The largest reply frame accepted (`readFrameLimits`, SPOOL_MAX_FRAME_MB); the default limits when absent. */
+  readonly frameLimits?: ChunkLimits;
 }
 
 export interface CallOptions {
@@ -83,11 +86,13 @@ export class StageCaller {
         });
         const failure = errorFromHeaders((k) => (reply.headers?.has(k) ? reply.headers.get(k) : undefined));
         if (failure) throw failure;
-        return decodeFrame(await receiveFrame(this.nc, reply, opts.timeoutMs, holder));
+        return decodeFrame(await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits }));
       } catch (err) {
-        const e = opts.signal?.aborted
+        const mapped = opts.signal?.aborted
           ? wireError('SPOOL_ERR_CANCELLED', `cancelled while waiting for ${holder}`, { stage: holder })
           : fromNatsError(err, holder, subject, opts.timeoutMs);
+        // A reply whose chunks could not be pulled fails here, not at the worker: name the stage that sent it.
+        const e = mapped.stage ? mapped : new SpoolError(mapped.code, mapped.message, { status: mapped.status, stage: holder, cause: err });
         span.recordException(e);
         span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
         throw e;

@@ -10,6 +10,7 @@
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Empty, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, FrameError, type WireMessage } from '../codec.ts';
 import { asSpoolError, errorToHeaders, SpoolError, wireError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
@@ -50,6 +51,14 @@ export interface ServeOptions {
   readonly heartbeatMs?: number;
   /** Who sends this stage its frames, named in errors when pulling a frame's chunks fails. */
   readonly upstream?: string;
+  /** The largest request frame accepted (`readFrameLimits`, SPOOL_MAX_FRAME_MB); the default limits when absent. */
+  readonly frameLimits?: ChunkLimits;
+  /**
+   * The inbox prefix of the identity that sends this stage its frames
+   * (`inboxPrefix(model, upstreamIdentity(role, shard))`): chunks are pulled
+   * from its chunk subjects only. Absent: from any chunk subject.
+   */
+  readonly upstreamInbox?: string;
   readonly log: Logger;
 }
 
@@ -97,7 +106,7 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
             try {
               await gate.acquire();
               try {
-                const request = decodeFrame(await receiveFrame(nc, msg, opts.timeoutMs, opts.upstream));
+                const request = decodeFrame(await receiveFrame(nc, msg, { timeoutMs: opts.timeoutMs, from: opts.upstream, limits: opts.frameLimits, senderInbox: opts.upstreamInbox }));
                 const result = await endpoint.handler(request);
                 const hdrs = injectContext();
                 const payload = prepareFrame(nc, encodeFrame(result), hdrs, opts.timeoutMs);

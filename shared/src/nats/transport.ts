@@ -7,9 +7,9 @@
  * pulls the chunks from it. Works the same for calls, replies and
  * shard-to-shard forwards, and for any number of replicas.
  */
-import { Empty, headers as natsHeaders, nuid, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
-import { chunkSubjects } from '../bus/identity.ts';
-import { ChunkJoiner, chunkAt, formatChunkAnnounce, parseChunkAnnounce, planChunks } from '../chunking.ts';
+import { Empty, headers as natsHeaders, nuid, PermissionViolationError, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { chunkSubjects, isChunkSubject } from '../bus/identity.ts';
+import { checkFrameSize, ChunkError, ChunkJoiner, chunkAt, DEFAULT_CHUNK_LIMITS, formatChunkAnnounce, parseChunkAnnounce, planChunks, type ChunkLimits } from '../chunking.ts';
 import { wireError } from '../errors.ts';
 import { inboxPrefixOf } from './connect.ts';
 
@@ -84,24 +84,63 @@ export async function chunksServed(nc: NatsConnection, maxWaitMs: number): Promi
   clearTimeout(timer);
 }
 
+export interface ReceiveOptions {
+  /** Bound on each chunk pull, ms. */
+  readonly timeoutMs: number;
+  /** Who sent the frame, named in errors. */
+  readonly from?: string;
+  /** The largest frame accepted (`readFrameLimits`); DEFAULT_CHUNK_LIMITS when absent. */
+  readonly limits?: ChunkLimits;
+  /** The inbox prefix of the one identity that sends these frames: only its chunk subjects are pulled from. */
+  readonly senderInbox?: string;
+}
+
+/**
+ * Throws a ChunkError unless `subject` is a chunk subject (`<inbox
+ * prefix>.chunks.<id>`), of the identity with inbox prefix `senderInbox`
+ * when given. Pulls go out under the receiver's own identity: an announce
+ * that could name any subject would have it send them wherever it points
+ * (the next stage's subject, discovery), as far as its permissions reach.
+ */
+export function checkFetchSubject(subject: string, from: string, senderInbox?: string): void {
+  if (isChunkSubject(subject, senderInbox)) return;
+  const expected = senderInbox === undefined ? '<inbox prefix>.chunks.<id>' : `${chunkSubjects(senderInbox)}.<id>`;
+  throw new ChunkError(`the chunk announce from ${from} names fetch subject ${JSON.stringify(subject)}; its chunks are pulled only from ${expected}`);
+}
+
 /**
  * The frame a message carries, pulling its chunks first when it was announced.
- * A sender that is gone (no responder on its fetch subject) or silent for
- * `timeoutMs` fails the pull as SPOOL_ERR_CALL_LOST: the call can be sent again.
+ * A frame over `limits` is refused (a ChunkError, a bad message): an announced
+ * one before anything of its size is allocated or pulled; so is a fetch
+ * subject that is not the sender's (see checkFetchSubject), and one the bus
+ * does not let this identity publish to. A sender that is gone (no responder
+ * on its fetch subject) or silent for `timeoutMs` fails the pull as
+ * SPOOL_ERR_CALL_LOST: the call can be sent again.
  */
-export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: number, from = 'the sender'): Promise<Uint8Array> {
+export async function receiveFrame(nc: NatsConnection, msg: Msg, opts: ReceiveOptions): Promise<Uint8Array> {
+  const { timeoutMs, from = 'the sender', limits = DEFAULT_CHUNK_LIMITS } = opts;
   const announce = msg.headers?.has(CHUNK_HEADER) ? msg.headers.get(CHUNK_HEADER) : '';
-  if (!announce) return msg.data;
-  const { plan, fetchSubject } = parseChunkAnnounce(announce);
+  if (!announce) {
+    checkFrameSize(msg.data.byteLength, limits, `${from} sent a frame in one message: `);
+    return msg.data;
+  }
+  const { plan, fetchSubject } = parseChunkAnnounce(announce, limits);
+  checkFetchSubject(fetchSubject, from, opts.senderInbox);
   const joiner = new ChunkJoiner(plan);
   let next = 0;
+  // Once one pull fails the frame is lost: the other pulls stop at their next chunk.
+  let failed = false;
   const pull = async (): Promise<void> => {
-    while (next < plan.count) {
+    while (!failed && next < plan.count) {
       const index = next++;
       let reply: Msg;
       try {
         reply = await nc.request(fetchSubject, String(index), { timeout: timeoutMs });
       } catch (err) {
+        const cause = (err as { cause?: unknown }).cause;
+        if (err instanceof PermissionViolationError || cause instanceof PermissionViolationError) {
+          throw wireError('SPOOL_ERR_BAD_MESSAGE', `the chunk announce from ${from} names fetch subject ${JSON.stringify(fetchSubject)}, which the bus does not let this identity pull from`, { cause: err });
+        }
         throw wireError('SPOOL_ERR_CALL_LOST', `could not pull chunk ${index} of ${plan.count} of a frame from ${from}: ${(err as Error).message}`, { cause: err });
       }
       const failure = reply.headers?.has('Spool-Chunk-Error') ? reply.headers.get('Spool-Chunk-Error') : '';
@@ -109,6 +148,12 @@ export async function receiveFrame(nc: NatsConnection, msg: Msg, timeoutMs: numb
       joiner.add(index, reply.data);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(WINDOW, plan.count) }, pull));
+  const pulls = Array.from({ length: Math.min(WINDOW, plan.count) }, () =>
+    pull().catch((err: unknown) => {
+      failed = true;
+      throw err;
+    }),
+  );
+  await Promise.all(pulls);
   return joiner.result();
 }

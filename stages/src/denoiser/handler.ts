@@ -50,9 +50,10 @@ export function readShardInput(message: WireMessage, g: DenoiserGeometry, first:
   const { tensors, dims } = checkTensors(message.tensors, specs, stage);
   const frames = (dims.S - g.tokens) / g.patchesPerFrame;
   if (!Number.isInteger(frames) || frames < 1) {
+    // Plain ASCII: the message travels in a NATS header, which carries nothing else.
     throw wireError(
       'SPOOL_ERR_BAD_MESSAGE',
-      `${stage}: tensor hidden_states has sequence length ${dims.S}, expected ${g.tokens} + F·${g.patchesPerFrame} for F ≥ 1 latent frames`,
+      `${stage}: tensor hidden_states has sequence length ${dims.S}, expected ${g.tokens} + F * ${g.patchesPerFrame} for F >= 1 latent frames`,
     );
   }
   return tensors as ShardInput;

@@ -13,6 +13,7 @@ import {
   createLogger,
   inboxPrefix,
   stageIdentity,
+  upstreamIdentity,
   loadModelPackage,
   serveStage,
   serviceNameFor,
@@ -100,6 +101,8 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
       concurrency: config.concurrency,
       heartbeatMs: config.heartbeatMs,
       upstream: upstreamOf(config),
+      frameLimits: config.frameLimits,
+      upstreamInbox: inboxPrefix(pkg.manifest.name, upstreamIdentity(config.role, shard)),
       log,
     });
     machine.to('serving');
