@@ -1,4 +1,4 @@
-export { composeServices, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
+export { composeServices, keyFileInContainer, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
 export { composeFromFiles, type ComposeFileOptions } from './compose-file.ts';
 export {
   AUTH_FILE,
