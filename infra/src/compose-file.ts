@@ -29,6 +29,7 @@ export function composeFromFiles(opts: ComposeFileOptions): string {
   const layout = loadLayout({ file: opts.layout, model: modelFacts(manifest), root: REPO_ROOT });
   const outDir = path.dirname(path.resolve(opts.out ?? path.join(REPO_ROOT, 'infra', 'compose.yaml')));
   const command = ['npm run compose --', '--layout', rel(opts.layout), '--model', modelDir, ...(opts.out ? ['--out', rel(opts.out)] : [])].join(' ');
+  const credentials = ['npm run credentials --', '--layout', rel(opts.layout), '--model', modelDir, '--out', 'infra/secrets'].join(' ');
   const composeFile = opts.out ? rel(opts.out) : 'compose.yaml';
   return renderCompose(layout, {
     modelDir: modelDir.split(path.sep).join('/'),
@@ -39,8 +40,10 @@ export function composeFromFiles(opts: ComposeFileOptions): string {
       'Do not edit it by hand: change the layout and run that again (a test checks that they match).',
       ...(layout.description ? ['', ...wrap(layout.description, 100)] : []),
       '',
+      `  ${credentials}`,
       `  SPOOL_API_TOKENS=$(openssl rand -hex 24) docker compose -f ${composeFile} up --build`,
       'API: http://localhost:9000   Jaeger UI: http://localhost:16686   NATS: inside the compose network only',
+      'The first command makes the bus keys (infra/secrets/, git-ignored): NATS does not start without them.',
     ],
   });
 }

@@ -4,6 +4,10 @@
  * replica started with every flag of its place in the layout, and the
  * coordinator. Pure: a layout in, YAML text out (`npm run compose` writes it).
  *
+ * The bus is closed, as with `npm start`: NATS reads the `auth.conf` that
+ * `npm run credentials` writes (its nats.conf includes it), and each service
+ * is given its own identity's key file as a docker secret, and no other.
+ *
  * Services are built as data (`ComposeService`) and then rendered, so that a
  * deployment can add per-service environment and docker secrets through
  * `ComposeOptions.extend` without touching the renderer.
@@ -11,6 +15,7 @@
  * A worker on `cuda:N` reserves host GPU N alone (`device_ids`); inside its
  * container that GPU is the only one, so the worker runs on `cuda:0` there.
  */
+import { busIdentities, COORDINATOR_IDENTITY, stageIdentity } from '@spool/shared';
 import { formatRange } from '@spool/stages';
 import type { ResolvedLayout, WorkerProcess } from './layout/types.ts';
 import { workerArgs } from './processes.ts';
@@ -18,12 +23,14 @@ import { workerArgs } from './processes.ts';
 export interface ComposeService {
   /** Compose service name: `denoise-0`, `denoise-1-r1`, `coordinator`. */
   readonly name: string;
+  /** Its bus identity (`denoise-1` for every replica of shard 1); its key file is the secret of that name. */
+  readonly identity: string;
   /** One line said above the service. */
   readonly comment?: string;
   /** Arguments after the image's entrypoint (`node --import tsx`). */
   readonly command: readonly string[];
   readonly environment: Readonly<Record<string, string>>;
-  /** Docker secrets mounted into the service (names declared in `ComposeOptions.secrets`). */
+  /** Docker secrets mounted into the service: its identity's key file, and any that `extend` adds (declared in `ComposeOptions.secrets`). */
   readonly secrets: readonly string[];
   /** The host GPU this service reserves. */
   readonly gpu?: number;
@@ -42,11 +49,21 @@ export interface ComposeOptions {
   readonly header?: readonly string[];
   /** Additions to one service: more environment, more secrets. */
   readonly extend?: (service: ComposeService) => { readonly environment?: Readonly<Record<string, string>>; readonly secrets?: readonly string[] };
-  /** Docker secrets, name → file (relative to the compose file). */
+  /** More docker secrets, name → file (relative to the compose file). */
   readonly secrets?: Readonly<Record<string, string>>;
+  /**
+   * The folder of the bus's key files and `auth.conf` (`npm run credentials -- --out`),
+   * relative to the compose file; default `<root>/infra/secrets`.
+   */
+  readonly secretsDir?: string;
 }
 
 const API_PORT = 9000;
+
+/** Where a service finds its key file: docker mounts the secret named after its identity here. */
+export function keyFileInContainer(identity: string): string {
+  return `/run/secrets/${identity}`;
+}
 
 /** The compose service name of a worker: `denoise.1#1` → `denoise-1-r1`. */
 export function serviceName(w: WorkerProcess): string {
@@ -61,16 +78,23 @@ export function composeServices(layout: ResolvedLayout, opts: ComposeOptions): C
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
   };
+  // Each service gets its own identity's key file and no other.
+  const keyed = (identity: string): Record<string, string> => {
+    const { NATS_URL, ...rest } = common;
+    return { NATS_URL, SPOOL_NATS_KEY_FILE: keyFileInContainer(identity), ...rest };
+  };
   const workers = layout.workers.map((w): ComposeService => {
     const gpu = /^cuda:(\d+)$/.exec(w.device);
     // Inside the container the reserved GPU is the only one: cuda:0.
     const inContainer = gpu ? { ...w, device: 'cuda:0' } : w;
+    const identity = stageIdentity(w.role, w.shard);
     return {
       name: serviceName(w),
+      identity,
       comment: describeWorker(w),
       command: ['stages/src/main.ts', ...workerArgs(inContainer)],
-      environment: common,
-      secrets: [],
+      environment: keyed(identity),
+      secrets: [identity],
       ...(gpu ? { gpu: Number(gpu[1]) } : {}),
       dependsOn: ['nats', 'jaeger'],
       ports: [],
@@ -79,14 +103,15 @@ export function composeServices(layout: ResolvedLayout, opts: ComposeOptions): C
   });
   const coordinator: ComposeService = {
     name: 'coordinator',
+    identity: COORDINATOR_IDENTITY,
     comment: `the HTTP API on port ${API_PORT}; it learns the shards and replicas from discovery`,
     command: ['coordinator/src/main.ts'],
     environment: {
-      ...common,
+      ...keyed(COORDINATOR_IDENTITY),
       SPOOL_PORT: String(API_PORT),
       SPOOL_API_TOKENS: '${SPOOL_API_TOKENS:?set SPOOL_API_TOKENS to a comma-separated list of tokens}',
     },
-    secrets: [],
+    secrets: [COORDINATOR_IDENTITY],
     dependsOn: ['nats', 'jaeger', ...workers.map((s) => s.name)],
     ports: [`${API_PORT}:${API_PORT}`],
   };
@@ -98,6 +123,8 @@ export function composeServices(layout: ResolvedLayout, opts: ComposeOptions): C
 
 export function renderCompose(layout: ResolvedLayout, opts: ComposeOptions): string {
   const root = opts.root ?? '..';
+  const secretsDir = opts.secretsDir ?? `${root}/infra/secrets`;
+  const services = composeServices(layout, opts);
   const lines: string[] = [...(opts.header ?? []).map((l) => (l ? `# ${l}` : '#'))];
   lines.push(
     'x-spool: &spool',
@@ -107,11 +134,15 @@ export function renderCompose(layout: ResolvedLayout, opts: ComposeOptions): str
     '  init: true',
     '',
     'services:',
-    '  # NATS listens on the compose network only: nothing outside it can reach the bus.',
+    '  # NATS listens on the compose network only (no port on the host, its monitoring included), and',
+    '  # admits only the bus identities of auth.conf, which its nats.conf includes: without that file it',
+    '  # does not start.',
     '  nats:',
     '    image: nats:2.10',
     '    command: ["-c", "/etc/nats/nats.conf"]',
-    `    volumes: [${q(`${root}/infra/nats.conf:/etc/nats/nats.conf:ro`)}]`,
+    '    volumes:',
+    `      - ${readOnlyBind(`${root}/infra/nats.conf`, '/etc/nats/nats.conf')}`,
+    `      - ${readOnlyBind(`${secretsDir}/auth.conf`, '/etc/nats/auth.conf')}`,
     '',
     '  # traces: the UI on the host, OTLP on the compose network',
     '  jaeger:',
@@ -119,13 +150,21 @@ export function renderCompose(layout: ResolvedLayout, opts: ComposeOptions): str
     '    environment: { COLLECTOR_OTLP_ENABLED: "true" }',
     '    ports: ["16686:16686"]',
   );
-  for (const s of composeServices(layout, opts)) lines.push('', ...renderService(s));
-  const secrets = Object.entries(opts.secrets ?? {});
-  if (secrets.length > 0) {
-    lines.push('', 'secrets:');
-    for (const [name, file] of secrets) lines.push(`  ${name}:`, `    file: ${q(file)}`);
-  }
+  for (const s of services) lines.push('', ...renderService(s));
+  // One secret per identity that a service uses, in request order, then the caller's.
+  const used = new Set(services.map((s) => s.identity));
+  const keys = busIdentities(layout.shards.length)
+    .filter((id) => used.has(id))
+    .map((id): [string, string] => [id, `${secretsDir}/${id}.nk`]);
+  const secrets = [...keys, ...Object.entries(opts.secrets ?? {})];
+  lines.push('', '# The bus key files: npm run credentials writes them, one per identity.', 'secrets:');
+  for (const [name, file] of secrets) lines.push(`  ${name}:`, `    file: ${q(file)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A read-only bind mount of one file that must exist (compose must not make a folder in its place). */
+function readOnlyBind(source: string, target: string): string {
+  return `{ type: bind, source: ${q(source)}, target: ${q(target)}, read_only: true, bind: { create_host_path: false } }`;
 }
 
 function renderService(s: ComposeService): string[] {

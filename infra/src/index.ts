@@ -1,5 +1,16 @@
-export { composeServices, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
+export { composeServices, keyFileInContainer, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
 export { composeFromFiles, type ComposeFileOptions } from './compose-file.ts';
+export {
+  AUTH_FILE,
+  credentialsReport,
+  existingSet,
+  keyAssignments,
+  parseCredentialsArgs,
+  refusal,
+  type CredentialsArgs,
+  type ExistingSet,
+  type KeyAssignment,
+} from './credentials.ts';
 export { DEFAULT_LAYOUT, loadLaunchConfig, type LaunchConfig } from './config.ts';
 export { describeLayout } from './layout/describe.ts';
 export { loadLayout, readLayoutFile, type LoadLayoutOptions } from './layout/load.ts';

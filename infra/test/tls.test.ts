@@ -4,7 +4,7 @@
  * and the bus's authorization, and a real text-encoder worker process that
  * reaches it at a tls:// URL trusting that CA (SPOOL_NATS_TLS_CA).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,19 +27,10 @@ import {
 } from '@spool/shared';
 import { startNatsServer, type NatsServerHandle } from '../src/nats-server.ts';
 import { REPO_ROOT } from '../src/stack.ts';
+import { makeCertificates } from './helpers/certs.ts';
 
 const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
 const MODEL = loadModelPackage(MODEL_DIR).manifest.name;
-
-/** A CA and a certificate for 127.0.0.1 signed by it, as in DEPLOY.md. */
-function makeCertificates(dir: string): void {
-  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=spool test CA');
-  ssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost" > san.cnf'], { cwd: dir });
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf');
-}
 
 describe('NATS over TLS', () => {
   let dir: string;
