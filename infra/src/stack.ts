@@ -18,10 +18,12 @@ import {
   keyFileOf,
   LAUNCHER_IDENTITY,
   loadModelPackage,
+  readNatsTls,
   readSeedFile,
   stageIdentity,
   stageLabel,
   writeBusCredentials,
+  type ConnectOptions,
 } from '@spool/shared';
 import type { ResolvedLayout } from './layout/types.ts';
 import { startNatsServer } from './nats-server.ts';
@@ -267,7 +269,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 
   try {
-    nc = await connectNats({
+    nc = await connectLauncher({
       servers: natsUrl,
       name: 'spool-launcher',
       auth: {
@@ -275,6 +277,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         inboxPrefix: inboxPrefix(model, LAUNCHER_IDENTITY),
         seed: keyDir ? readSeedFile(keyFileOf(keyDir, LAUNCHER_IDENTITY)) : undefined,
       },
+      // The same TLS settings the processes get (SPOOL_NATS_TLS_*).
+      tls: readNatsTls({ ...opts.env }),
     });
     const workerLabels = layout.workers.map((w) => w.label);
     workerLabels.forEach(launch);
@@ -286,4 +290,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     throw err;
   }
   return stack;
+
+  /** Connects, saying why each failed try failed (a wrong URL, an untrusted certificate, a refused key) until the ready timeout. */
+  async function connectLauncher(options: ConnectOptions): Promise<NatsConnection> {
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      try {
+        return await connectNats({ ...options, waitOnFirstConnect: false });
+      } catch (err) {
+        const why = `cannot connect to NATS at ${options.servers}: ${(err as Error).message}`;
+        if (Date.now() > deadline) throw new Error(`${why} (gave up after ${readyTimeoutMs} ms)`);
+        opts.onLine?.('launcher', `${why}; trying again`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
 }
