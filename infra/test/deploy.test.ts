@@ -84,7 +84,6 @@ describe('several hosts, on loopback: npm start against an external NATS over TL
         NATS_URL: `tls://127.0.0.1:${natsPort}`,
         SPOOL_NATS_CREDENTIALS: path.join(dir, 'keys'),
         SPOOL_NATS_TLS_CA: path.join(dir, 'ca.pem'),
-        NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem'),
         SPOOL_MODEL_DIR: MODEL_DIR,
         SPOOL_API_TOKENS: TOKEN,
         SPOOL_HOST: '127.0.0.1',
