@@ -100,16 +100,17 @@ describe.each<Way>(['npm start', 'the launcher', 'the process group'])('SIGTERM 
     expect(processes.filter((pid) => /stages\/src\/main\.ts/.test(commandOf(pid)))).toHaveLength(5);
 
     signal(started, way);
-    // Draining: a new request is turned away with a reason and a time to come back.
-    const refused = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const res = await generate(99);
-        if (res.status === 503) return res;
-        await res.arrayBuffer();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error('the coordinator never started draining');
-    })();
+    // Draining (the signal reaches the coordinator through the launcher): /health says so, and a
+    // new request is turned away with a reason and a time to come back.
+    for (let i = 0; ; i++) {
+      const health = await fetch(`${url}/health`);
+      const body = (await health.json()) as { message?: string };
+      if (health.status === 503 && /shutting down/.test(body.message ?? '')) break;
+      if (i > 300) throw new Error('the coordinator never started draining');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const refused = await generate(99);
+    expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await refused.json()) as { code: string }).code).toBe('SPOOL_ERR_SHUTTING_DOWN');
     // Impatience does not cut the drain short.
