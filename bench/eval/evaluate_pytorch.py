@@ -1,19 +1,18 @@
-#!/usr/bin/env python3
 """Sample a cogvideox-mini checkpoint in PyTorch with the service's DDIM + CFG loop and judge the videos.
 
-    /usr/bin/python3 bench/eval/evaluate_pytorch.py --checkpoint ~/.cache/spool-train/dit-mini/best.pt \
+    /usr/bin/python3 -m bench.eval.evaluate_pytorch --checkpoint ~/.cache/spool-train/dit-mini/best.pt \
         [--name cogvideox-mini] [--frames 13,49,100] [--steps 30] [--guidance 5] [--seed 0] [--out result.json] [--via-mp4]
 
-Prompts: the fixed held-out set of ``models/tools/world.py`` (``eval_set``:
-held-out (shape, colour, background) triples written with held-out phrasings,
-held-out scene phrasings and the seed's sunset prompt). For every frame count
-in ``--frames`` all prompts are sampled (long counts use the ``--long-subset``
-first shape prompts plus all scene prompts), decoded by the VAE decoder and
-scored by ``judge.py``. ``--via-mp4`` writes each video as an H.264 MP4 scaled
-to the manifest output size and judges it through the same ffmpeg path the
-service driver uses. Seed diversity: the first prompts are sampled with two
-seeds and the mean absolute pixel difference is reported. Output: JSON on
-stdout (and ``--out``).
+Run from the repository root. Prompts: the fixed held-out set of the clip world
+(``models.lib.world.eval_set``: held-out (shape, colour, background) triples written
+with held-out phrasings, held-out scene phrasings and the seed's sunset prompt). For
+every frame count in ``--frames`` all prompts are sampled (long counts use the
+``--long-subset`` first shape prompts plus all scene prompts), decoded by the VAE
+decoder and scored by the judge (``models.lib.judge``). ``--via-mp4`` writes each
+video as an H.264 MP4 scaled to the manifest output size and judges it through the
+same ffmpeg path the service driver uses. Seed diversity: the first prompts are
+sampled with two seeds and the mean absolute pixel difference is reported. Output:
+JSON on stdout (and ``--out``).
 """
 
 import argparse
@@ -24,32 +23,12 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "tools")
-sys.path.insert(0, HERE)
-sys.path.insert(0, TOOLS)
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import judge  # noqa: E402
-import world  # noqa: E402
-from architecture import PackageModel  # noqa: E402
-from config import load_config  # noqa: E402
-from sampling import sample, to_uint8  # noqa: E402
-from tokenizer_build import build_vocab  # noqa: E402
-
-
-def load_model(name, checkpoint):
-    cfg = load_config(name)
-    vocab = build_vocab()
-    st = torch.load(checkpoint, map_location="cpu")
-    if "vae_scaling_factor" in st:
-        cfg["vae"]["scaling_factor"] = st["vae_scaling_factor"]
-    sd = st["state_dict"] if "state_dict" in st else st
-    model = PackageModel(cfg, len(vocab))
-    model.load_state_dict(sd, strict=False)
-    return model.eval(), cfg, vocab
+from models.lib import judge, world
+from models.lib.checkpoint import load_model
+from models.lib.sampling import sample, to_uint8
 
 
 def write_mp4(frames_u8, path, fps, out_w, out_h):
@@ -78,7 +57,7 @@ def run(model, cfg, vocab, items, frames, steps, guidance, seed, via_mp4, batch=
     return recs
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--name", default="cogvideox-mini")
@@ -90,7 +69,7 @@ def main():
     ap.add_argument("--via-mp4", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, cfg, vocab = load_model(args.name, args.checkpoint)
     steps = args.steps or cfg["defaults"]["num_inference_steps"]

@@ -1,8 +1,9 @@
 /**
  * `npm run evaluate`: judges what the model makes through the real service
  * path. A local stack serves the model; held-out prompts (combinations and
- * phrasings never seen in training, from models/tools/world.py) go through
- * POST /generate; the MP4s that come back are judged by bench/eval/judge.py
+ * phrasings never seen in training, from the clip world `models.lib.world`)
+ * go through POST /generate; the MP4s that come back are judged by
+ * `python3 -m models.evaluate.judge`, run from the repository root
  * (background, object colour, shape, direction, scene, coherence). Also
  * checks that different seeds give different videos, and 8, 49 and 100
  * frames. Writes bench/results/<model>-eval.json.
@@ -51,13 +52,13 @@ const limit = readInt(values, 'limit', 1000, { min: 1 });
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function evalSet(): Promise<EvalItem[]> {
-  const code = "import json, sys; sys.path.insert(0, 'models/tools'); from world import eval_set; print(json.dumps(eval_set()))";
+  const code = 'import json; from models.lib.world import eval_set; print(json.dumps(eval_set()))';
   const { stdout } = await run(PYTHON, ['-c', code], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout) as EvalItem[];
 }
 
 async function judge(files: string[], expects: Array<Record<string, string>>): Promise<{ videos: unknown[]; summary: Record<string, unknown> }> {
-  const { stdout } = await run(PYTHON, ['bench/eval/judge.py', '--expect', JSON.stringify(expects), ...files], {
+  const { stdout } = await run(PYTHON, ['-m', 'models.evaluate.judge', '--expect', JSON.stringify(expects), ...files], {
     cwd: REPO_ROOT,
     maxBuffer: 64 * 1024 * 1024,
   });

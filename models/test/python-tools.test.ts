@@ -1,6 +1,7 @@
 /**
- * The Python tooling's own tests (models/tools/test_tools.py: clip world, judge,
- * tokenizer, noise schedule, training losses), run with the stdlib unittest runner.
+ * The Python tooling's own tests (models/tests/: clip world, judge and its command
+ * line, tokenizer, noise schedule and its fixture, training losses, export, the
+ * package's layout), run with the stdlib unittest runner from the repository root.
  * They need python3 with torch and numpy (Debian's python3-torch); a machine that
  * only serves models has neither, so there the suite is skipped.
  */
@@ -21,12 +22,13 @@ const ENV = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', M
 const HAS_TORCH = spawnSync(PYTHON, ['-c', 'import numpy, torch'], { stdio: 'ignore', env: ENV }).status === 0;
 
 const NAME = HAS_TORCH
-  ? 'unittest suite of models/tools passes'
-  : `unittest suite of models/tools (skipped: ${PYTHON} cannot import numpy and torch; install python3-torch to run it)`;
+  ? 'unittest suite of the models package passes'
+  : `unittest suite of the models package (skipped: ${PYTHON} cannot import numpy and torch; install python3-torch to run it)`;
 
 describe('Python model tooling', () => {
   it.skipIf(!HAS_TORCH)(NAME, async () => {
-    const args = ['-m', 'unittest', 'discover', '-s', 'models/tools', '-p', 'test_*.py', '-v'];
+    // -t .: test modules import as models.tests.…, so the suite runs against the package as `python3 -m` sees it
+    const args = ['-m', 'unittest', 'discover', '-s', 'models/tests', '-t', '.', '-v'];
     let output: string;
     let code = 0;
     try {

@@ -1,6 +1,6 @@
 """Torch modules of the CogVideoX-shaped model, split along the package's ONNX files.
 
-Everything is driven by a package config (see ``config.py``); the same code
+Everything is driven by a package config (see ``models.lib.config``); the same code
 builds the random-initialised ``cogvideox-tiny`` and larger trained packages.
 
 Modules and their ONNX interfaces (B batch, F latent frames, L text tokens,
@@ -44,7 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 
-from config import latent_size
+from models.lib.config import latent_size
 
 
 def layer_norm(dim, eps=1e-5):
@@ -392,7 +392,7 @@ class VaeDecoder(nn.Module):
 class PackageModel(nn.Module):
     """All trainable parts of a package in one module (one flat state_dict).
 
-    Checkpoints for ``export_package.py --checkpoint`` are this module's
+    Checkpoints for ``models.package.export --checkpoint`` are this module's
     ``state_dict()`` (optionally wrapped as ``{"state_dict": ..., "config": ...}``).
     """
 

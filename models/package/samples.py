@@ -1,6 +1,6 @@
 """Contact sheets of a trained checkpoint: one PNG per prompt, frames across time (columns) for a few seeds (rows).
 
-    /usr/bin/python3 models/tools/samples.py --checkpoint ~/.cache/spool-train/dit-mini/best.pt --out models/samples
+    /usr/bin/python3 -m models.package.samples --checkpoint ~/.cache/spool-train/dit-mini/best.pt --out models/samples
 
 Sampling is the service's DDIM + CFG loop (``sampling.sample``) with the
 config's default steps and guidance; frames are scaled up smoothly (bilinear)
@@ -11,18 +11,14 @@ frames, seeds, judge predictions).
 import argparse
 import json
 import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "eval"))
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
-
-from evaluate_pytorch import load_model  # noqa: E402
-from sampling import default_guidance_rescale, sample, to_uint8  # noqa: E402
+from models.lib import judge
+from models.lib.checkpoint import load_model
+from models.lib.sampling import default_guidance_rescale, sample, to_uint8
 
 PROMPTS = [
     ("sunset-birds", "A serene sunset over the ocean with birds flying in the sky.", 49),
@@ -52,7 +48,7 @@ def contact_sheet(videos, cols=8, cell=96, label=None):
     return sheet, idx.tolist()
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--name", default="cogvideox-mini")
@@ -60,9 +56,8 @@ def main():
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int)
     ap.add_argument("--guidance", type=float)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(2)
-    import judge
 
     model, cfg, vocab = load_model(args.name, args.checkpoint)
     steps = args.steps or cfg["defaults"]["num_inference_steps"]
@@ -89,11 +84,11 @@ def write_readme(out, index, checkpoint):
     lines = [
         "# cogvideox-mini samples",
         "",
-        "Contact sheets written by `models/tools/samples.py` (PyTorch, the service's DDIM + CFG loop with the",
+        "Contact sheets written by `python3 -m models.package.samples` (PyTorch, the service's DDIM + CFG loop with the",
         "manifest defaults: %d steps, guidance %.1f, guidance rescale %.1f). Each sheet: one row per seed, columns"
         % (index[0]["steps"], index[0]["guidance"], index[0]["guidance_rescale"]),
         "are frames spread evenly over the clip (first to last), native 32x32 frames scaled up bilinearly.",
-        "`index.json` lists the frame indices of the columns and what `bench/eval/judge.py` sees in each row.",
+        "`index.json` lists the frame indices of the columns and what the judge (`models/lib/judge.py`) sees in each row.",
         "",
         "| file | prompt | frames | seeds | judge (per seed) |",
         "| --- | --- | --- | --- | --- |",
@@ -104,7 +99,7 @@ def write_readme(out, index, checkpoint):
             for p in it["judge"]
         )
         lines.append("| [%s](%s) | %s | %d | %s | %s |" % (it["file"], it["file"], it["prompt"], it["frames"], ",".join(map(str, it["seeds"])), preds))
-    lines += ["", "Regenerate:", "", "```", "/usr/bin/python3 models/tools/samples.py --checkpoint <run>/best.pt --out models/samples", "```", ""]
+    lines += ["", "Regenerate:", "", "```", "/usr/bin/python3 -m models.package.samples --checkpoint <run>/best.pt --out models/samples", "```", ""]
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write("\n".join(lines))
 

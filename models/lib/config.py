@@ -1,6 +1,6 @@
 """Model package configuration: loading and derived sizes.
 
-A package config is a JSON file (see ``configs/``) whose keys mirror the
+A package config is a JSON file (``models/configs/<name>.json``) whose keys mirror the
 package ``manifest.json`` plus a few architecture-only hyperparameters
 (layer counts, feed-forward multipliers, VAE width). The same architecture
 code builds every package; only the config and the weights differ.
@@ -9,11 +9,12 @@ code builds every package; only the config and the weights differ.
 import json
 import os
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+# models/configs/, beside this package's lib/
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
 def load_config(name_or_path):
-    """Load a config by package name (``configs/<name>.json``) or by file path."""
+    """Load a config by package name (``models/configs/<name>.json``) or by file path."""
     path = name_or_path
     if not os.path.isfile(path):
         path = os.path.join(CONFIG_DIR, name_or_path + ".json")

@@ -1,6 +1,6 @@
 """Latent bank for denoiser training: rendered clips encoded once with the trained VAE encoder.
 
-    nice -n 19 /usr/bin/python3 models/tools/bank.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --shards 8
+    nice -n 19 /usr/bin/python3 -m models.train.bank --name cogvideox-mini --vae-run vae-mini --run dit-mini --shards 8
 
 A clip's motion depends on its length (an object crosses the frame once per
 clip, ``world.shape_track``), so clips are rendered at each length the
@@ -16,24 +16,21 @@ new shards as they land. The scaling factor (1 / std of the latents of shard
 import argparse
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import world  # noqa: E402
-from common import clips_to_tensor, run_dir, save_atomic  # noqa: E402
-from config import load_config  # noqa: E402
-from vae_train import load_vae  # noqa: E402
+from models.lib import world
+from models.lib.config import load_config
+from models.lib.training import clips_to_tensor, run_dir, save_atomic
+from models.lib.vae import load_vae
 
 # Clips per shard for each latent length F (4(F-1)+1 frames): about 28 000 frames, a minute here.
 CLIP_COUNTS = {3: 200, 4: 150, 5: 80, 6: 80, 7: 80, 8: 80, 9: 60, 11: 60, 13: 60, 17: 40, 21: 40, 26: 40}
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="cogvideox-mini")
     ap.add_argument("--vae-run", default="vae-mini")
@@ -41,7 +38,7 @@ def main():
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--scene-prob", type=float, default=0.22)
     ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.name)
     enc, _, _ = load_vae(cfg, os.path.join(run_dir(args.vae_run), "vae.pt"))

@@ -1,20 +1,22 @@
-"""Shared helpers of the training tools: checkpoint I/O, logging, data batches."""
+"""Shared helpers of the training entry points: run directories, checkpoint I/O, logging, rendered batches."""
 
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-import world
+from models.lib import world
 
-CACHE = os.path.expanduser(os.environ.get("SPOOL_TRAIN_DIR", "~/.cache/spool-train"))
+
+def train_dir():
+    """Where runs keep their state: ``SPOOL_TRAIN_DIR``, default ``~/.cache/spool-train`` (read when asked)."""
+    return os.path.expanduser(os.environ.get("SPOOL_TRAIN_DIR", "~/.cache/spool-train"))
 
 
 def run_dir(run):
-    d = os.path.join(CACHE, run)
+    d = os.path.join(train_dir(), run)
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -54,6 +56,3 @@ def psnr(a, b):
     mse = ((a - b) / 2).pow(2).mean().item()
     return 10 * np.log10(1.0 / max(mse, 1e-10))
 
-
-def nprint(*a):
-    print(*a, file=sys.stderr, flush=True)

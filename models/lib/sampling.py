@@ -1,6 +1,6 @@
 """PyTorch reference of the service's sampler: CogVideoX DDIM (v-prediction) with classifier-free guidance.
 
-Same formulas as ``scheduler_reference.py`` and the TypeScript sampler:
+Same formulas as ``models.lib.schedule`` and the TypeScript sampler:
 trailing timesteps, ``x0 = sqrt(a_t) x - sqrt(1 - a_t) v``, eta = 0, guidance
 ``u + g (c - u)`` with the empty prompt as ``u``; latents divided by the VAE
 ``scaling_factor`` before decoding; frames planned as the service does
@@ -12,8 +12,8 @@ import math
 import numpy as np
 import torch
 
-from scheduler_reference import alphas_cumprod, final_alpha_cumprod, timesteps
-from tokenizer_build import encode_prompt
+from models.lib.schedule import alphas_cumprod, final_alpha_cumprod, timesteps
+from models.lib.tokenizer import encode_prompt
 
 
 def plan_frames(n, tc=4):

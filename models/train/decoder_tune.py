@@ -1,6 +1,6 @@
 """Fine-tune the VAE decoder on the latents the trained denoiser itself produces.
 
-    nice -n 19 /usr/bin/python3 models/tools/decoder_tune.py --checkpoint ~/.cache/spool-train/dit-mini/best.pt \\
+    nice -n 19 /usr/bin/python3 -m models.train.decoder_tune --checkpoint ~/.cache/spool-train/dit-mini/best.pt \\
         --bank-run dit-mini --run dec-tune --pairs 4000 --minutes 30
 
 Why: the decoder was trained on the VAE encoder's latents, but in service it
@@ -22,13 +22,13 @@ pair making over N processes (one per core), and a training run
 (``--part`` not given) waits until every part is there.
 
 Training: only the decoder, from the checkpoint's own, with the loss of
-``vae_train.py --decoder-only`` (L1 + MSE + edge-weighted L1 on the true
+``models.train.vae --decoder-only`` (L1 + MSE + edge-weighted L1 on the true
 frames). Validation every ``--eval-every`` steps on the held-out pairs: PSNR on
 the finished and on the clean pairs, and the judge's shape, colour and
 background accuracy on the finished shape pairs (t0 >= 250). The decoder with
 the best such shape accuracy (ties: colour) is written as ``best.pt``: the
 checkpoint with its ``vae_decoder`` replaced, for
-``export_package.py --checkpoint``.
+``models.package.export --checkpoint``.
 """
 
 import argparse
@@ -38,20 +38,16 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "eval"))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import world  # noqa: E402
-from common import log, psnr, run_dir, save_atomic  # noqa: E402
-from dit_train import Bank  # noqa: E402
-from evaluate_pytorch import load_model  # noqa: E402
-from sampling import finish, to_unit  # noqa: E402
-from scheduler_reference import timesteps  # noqa: E402
-from vae_train import edge_l1  # noqa: E402
+from models.lib import judge, world
+from models.lib.bank import Bank
+from models.lib.checkpoint import load_model
+from models.lib.sampling import finish, to_unit
+from models.lib.schedule import timesteps
+from models.lib.training import log, psnr, run_dir, save_atomic
+from models.lib.vae import edge_l1
 
 F_PAIRS = 4  # 13 frames: the decoder sees one latent frame and its predecessor at a time
 
@@ -116,15 +112,13 @@ def to_model_frames(u8):
 
 
 def decoder_loss(y, x, edge_weight):
-    """``vae_train.py``'s decoder loss: edge-weighted L1 + MSE."""
+    """``models.train.vae --decoder-only``'s loss: edge-weighted L1 + MSE."""
     return edge_l1(y, x, edge_weight) + (y - x).pow(2).mean()
 
 
 @torch.no_grad()
 def validate(dec, scale, val):
     """PSNR on finished and clean held-out pairs; judge accuracies on finished shape pairs with t0 >= 250."""
-    import judge
-
     finished, clean, recs = [], [], []
     for i in range(0, len(val["t0"]), 32):
         lat, t0 = val["lat"][i : i + 32], val["t0"][i : i + 32]
@@ -213,10 +207,10 @@ def train(args):
     log(logf, event="done", step=step, trained_minutes=round(trained / 60, 2), best=best)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="cogvideox-mini")
-    ap.add_argument("--checkpoint", required=True, help="exportable checkpoint (dit_train's best.pt) whose denoiser makes the latents and whose decoder is tuned")
+    ap.add_argument("--checkpoint", required=True, help="exportable checkpoint (models.train.dit's best.pt) whose denoiser makes the latents and whose decoder is tuned")
     ap.add_argument("--bank-run", required=True, help="run whose latent bank supplies the clips")
     ap.add_argument("--run", default="dec-tune")
     ap.add_argument("--pairs", type=int, default=4000)
@@ -234,7 +228,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     os.makedirs(run_dir(args.run), exist_ok=True)
     with open(os.path.join(run_dir(args.run), "args.json"), "w") as fh:

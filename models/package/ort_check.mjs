@@ -1,7 +1,7 @@
 // Checks a model package with onnxruntime-node: parity.json (max abs diff) and
 // dynamic shapes (B = 1, 2; F = 1, 3, 26) for every ONNX file, plus the tokenizer.
 //
-//   node models/tools/ort_check.mjs models/cogvideox-tiny
+//   node models/package/ort_check.mjs models/cogvideox-tiny
 //
 // Needs onnxruntime-node and @huggingface/tokenizers resolvable from the current
 // directory (or NODE_PATH pointing at a node_modules that has them).

@@ -2,16 +2,16 @@
 
 Usage (from the repository root; Debian's Python with torch and onnx):
 
-    /usr/bin/python3 models/tools/export_package.py --name cogvideox-tiny --out models/cogvideox-tiny --seed 0
+    /usr/bin/python3 -m models.package.export --name cogvideox-tiny --out models/cogvideox-tiny --seed 0
 
 Options:
-    --name NAME         config ``models/tools/configs/NAME.json`` (package name)
+    --name NAME         config ``models/configs/NAME.json`` (package name)
     --config PATH       explicit config JSON instead of --name
     --out DIR           package directory to (re)write
     --seed N            seed for random initialisation and parity inputs (default 0)
-    --checkpoint PATH   torch state_dict of ``architecture.PackageModel`` (random init when absent),
-                        or {"state_dict": ..., "vae_scaling_factor": s} (s overrides the config's
-                        vae.scaling_factor, as written by dit_train.py)
+    --checkpoint PATH   torch state_dict of ``models.lib.architecture.PackageModel`` (random init when
+                        absent), or {"state_dict": ..., "vae_scaling_factor": s} (s overrides the config's
+                        vae.scaling_factor, as written by ``models.train.dit``)
     --no-parity         skip writing parity.json
 
 The output is reproducible for a given seed, config and torch version.
@@ -19,21 +19,18 @@ The output is reproducible for a given seed, config and torch version.
 
 import argparse
 import glob
-import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from architecture import PackageModel  # noqa: E402
-from config import load_config  # noqa: E402
-from manifest import build_manifest, verify_package, write_manifest  # noqa: E402
-from onnx_export import export_part  # noqa: E402
-from parity import build_parity, write_parity  # noqa: E402
-from tokenizer_build import write_tokenizer  # noqa: E402
+from models.lib.architecture import PackageModel
+from models.lib.checkpoint import load_checkpoint
+from models.lib.config import load_config
+from models.lib.manifest import build_manifest, verify_package, write_manifest
+from models.lib.onnx_export import export_part
+from models.lib.parity import build_parity, write_parity
+from models.lib.tokenizer import write_tokenizer
 
 GENERATED = ["manifest.json", "tokenizer.json", "tokenizer_config.json", "text_encoder.onnx", "vae_decoder.onnx", "parity.json"]
 
@@ -45,21 +42,6 @@ def clean_package_dir(out_dir):
             os.remove(p)
     for p in glob.glob(os.path.join(out_dir, "transformer", "*.onnx")):
         os.remove(p)
-
-
-def load_checkpoint(model, path):
-    """Load weights; returns the checkpoint's ``vae_scaling_factor`` (None when absent)."""
-    state = torch.load(path, map_location="cpu")
-    scale = None
-    if isinstance(state, dict) and "state_dict" in state:
-        scale = state.get("vae_scaling_factor")
-        state = state["state_dict"]
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    # Buffers (position tables, frequencies) are recomputed from the config.
-    missing = [k for k in missing if not any(b in k for b in ("spatial_pos", "temporal_freqs", "time_freqs"))]
-    if missing or unexpected:
-        raise SystemExit("checkpoint mismatch: missing=%s unexpected=%s" % (missing, unexpected))
-    return scale
 
 
 def main(argv=None):

@@ -1,25 +1,19 @@
-#!/usr/bin/env python3
-"""Judge generated videos of the cogvideox-mini world (numpy only, plus ffmpeg for decoding).
+"""Judge of generated videos of the cogvideox-mini world (numpy only, plus ffmpeg for decoding files).
 
-    python3 bench/eval/judge.py --expect '{"shape":"circle","color":"red","background":"blue","direction":"left"}' a.mp4 [b.mp4 ...]
-    python3 bench/eval/judge.py --expect '[{"scene":"sunset"}, {"scene":"snow"}]' s1.mp4 s2.mp4
-    python3 bench/eval/judge.py a.mp4                      # predictions only
+``judge_frames(frames, expect)`` reads frames [T, 32, 32, 3] in [0, 1]; ``read_video`` and
+``downsample`` bring an MP4 there (``ffmpeg -i FILE -f rawvideo -pix_fmt rgb24 -``, size from
+ffprobe, box-downsampled to the native size); ``summarise`` gives accuracy per key over
+records. The command line over MP4 files is ``python3 -m models.evaluate.judge``.
 
-``--expect`` is one JSON object applied to every video or a JSON list with one
-object per video; keys (all optional): ``scene`` (shapes | sunset | snow | rain),
-``shape`` (circle | square | triangle), ``color`` / ``background`` (CSS names red,
-orange, yellow, green, blue, purple, white, black, gray), ``direction``
-(left | right | up | down). A shape expectation implies ``scene: shapes``.
-
-Each video is decoded with ``ffmpeg -i FILE -f rawvideo -pix_fmt rgb24 -`` (size
-from ffprobe) and box-downsampled to the native size (``--native``, 32). Output
-(stdout, JSON): per video the predictions, per-key correctness and coherence
-metrics; a summary with accuracy per key over the videos that expect it.
+``expect`` keys (all optional): ``scene`` (shapes | sunset | snow | rain), ``shape``
+(circle | square | triangle), ``color`` / ``background`` (CSS names red, orange, yellow,
+green, blue, purple, white, black, gray), ``direction`` (left | right | up | down). A shape
+expectation implies ``scene: shapes``.
 
 What is measured:
 * scene: Gaussian naive-Bayes over colour-layout features (fraction of flat
   background, mean colour of horizontal bands, motion energy), fitted at start-up
-  on clips rendered by ``models/tools/world.py``;
+  on clips rendered by ``models.lib.world``;
 * background: CSS colour nearest to the median of the per-pixel temporal median;
 * object colour: CSS colour (other than the background) nearest to the median of
   the pixels farthest from the background;
@@ -35,19 +29,12 @@ What is measured:
   variation of the object area, share of frame steps moving the voted way.
 """
 
-import argparse
-import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "tools")
-
-sys.path.insert(0, TOOLS)
-from world import COLORS as CSS  # noqa: E402  (the renderer's exact CSS values)
+from models.lib import world
+from models.lib.world import COLORS as CSS  # the renderer's exact CSS values
 
 NAMES = list(CSS)
 CSS_RGB = np.array([CSS[n] for n in NAMES], dtype=np.float32) / 255.0
@@ -126,8 +113,6 @@ _MODEL = {}
 def scene_model():
     if "m" in _MODEL:
         return _MODEL["m"]
-    import world  # noqa: E402
-
     rng = np.random.RandomState(321)
     feats = {c: [] for c in SCENE_CLASSES}
     for i in range(48):
@@ -301,30 +286,3 @@ def summarise(records):
         }
     return out
 
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("videos", nargs="+")
-    ap.add_argument("--expect", help="JSON object (all videos) or list (one per video)")
-    ap.add_argument("--native", type=int, default=32)
-    args = ap.parse_args(argv)
-    exp = json.loads(args.expect) if args.expect else {}
-    if isinstance(exp, list):
-        if len(exp) != len(args.videos):
-            ap.error("--expect list needs one entry per video")
-    else:
-        exp = [exp] * len(args.videos)
-    records = []
-    for path, e in zip(args.videos, exp):
-        try:
-            rec = judge_frames(downsample(read_video(path), args.native), e)
-        except Exception as err:  # noqa: BLE001 - report per video, keep going
-            rec = {"pred": {}, "expect": e, "correct": {k: False for k in e if k in KEYS}, "metrics": {}, "error": str(err)}
-        rec["file"] = path
-        records.append(rec)
-    json.dump({"videos": records, "summary": summarise(records)}, sys.stdout, indent=1)
-    sys.stdout.write("\n")
-
-
-if __name__ == "__main__":
-    main()

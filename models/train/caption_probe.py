@@ -1,6 +1,6 @@
 """Which caption words a trained denoiser reads: its v-prediction loss on ground-truth windows with the true caption and with one attribute changed.
 
-    /usr/bin/python3 models/tools/caption_probe.py --checkpoint ~/.cache/spool-train/dit-mini/last.pt --bank-run dit-mini
+    /usr/bin/python3 -m models.train.caption_probe --checkpoint ~/.cache/spool-train/dit-mini/last.pt --bank-run dit-mini
 
 Windows of 4 latent frames of shape clips come from a run's latent bank; each is
 noised at t in ``--timesteps`` (same noise for every caption, under the package's
@@ -13,21 +13,17 @@ line per timestep.
 
 import argparse
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import world  # noqa: E402
-from architecture import PackageModel  # noqa: E402
-from common import run_dir  # noqa: E402
-from config import load_config  # noqa: E402
-from dit_train import Bank  # noqa: E402
-from sampling import diffuse, frame_noise, train_schedule  # noqa: E402
-from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
+from models.lib import world
+from models.lib.architecture import PackageModel
+from models.lib.bank import Bank
+from models.lib.config import load_config
+from models.lib.sampling import diffuse, frame_noise, train_schedule
+from models.lib.tokenizer import build_vocab, encode_prompt
+from models.lib.training import run_dir
 
 OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 
@@ -45,7 +41,7 @@ def other_colour(spec):
     raise ValueError(spec)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--name", default="cogvideox-mini")
@@ -53,7 +49,7 @@ def main():
     ap.add_argument("--clips", type=int, default=64)
     ap.add_argument("--timesteps", default="100,300,500,700")
     ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.name)
     st = torch.load(args.checkpoint, map_location="cpu")

@@ -5,7 +5,7 @@ import os
 import onnx
 import torch
 
-from config import latent_size
+from models.lib.config import latent_size
 
 OPSET = 17
 

@@ -34,8 +34,9 @@ import json
 import numpy as np
 import torch
 
-from config import latent_size
-from tokenizer_build import encode_prompt
+from models.lib.config import latent_size
+from models.lib.onnx_export import interface
+from models.lib.tokenizer import encode_prompt
 
 PARITY_PROMPTS = [
     "A red circle moving left over the ocean at sunset",
@@ -73,8 +74,6 @@ def _tensor(t, is_input, full_limit):
 
 def build_parity(model, cfg, vocab, seed=0, batch=2, frames=3, full_limit=2048):
     """Run every part in PyTorch on seeded inputs; return the fixture dict."""
-    from onnx_export import interface
-
     L = cfg["tokenizer"]["max_tokens"]
     c = cfg["latent"]["channels"]
     h, w = latent_size(cfg)

@@ -1,6 +1,6 @@
 """Train the text encoder + transformer denoiser of a package jointly, from scratch, on the latent bank.
 
-    nice -n 19 /usr/bin/python3 models/tools/dit_train.py --name cogvideox-mini --vae-run vae-mini --run dit-mini --minutes 70 --workers 2
+    nice -n 19 /usr/bin/python3 -m models.train.dit --name cogvideox-mini --vae-run vae-mini --run dit-mini --minutes 70 --workers 2
 
 Objective: v-prediction under the package scheduler (scaled-linear betas, SNR
 shift, zero-terminal-SNR rescale; ``sampling.train_schedule``), timesteps
@@ -20,10 +20,10 @@ gradients every step (gloo over 127.0.0.1), one per core.
 
 Every ``--eval-minutes`` the EMA model samples the fixed held-out prompts
 (``world.eval_set``) with the DDIM + CFG sampler (guidance 5 and the package's
-guidance rescale, as the service samples); ``bench/eval/judge.py``
+guidance rescale, as the service samples); the judge (``models.lib.judge``)
 scores them and the scores go to ``log.jsonl``; the best-scoring EMA weights
 are written as ``best.pt`` (an ``architecture.PackageModel`` state_dict with
-the VAE decoder — the latest of ``--decoder-run`` when given — loadable by ``export_package.py --checkpoint``).
+the VAE decoder — the latest of ``--decoder-run`` when given — loadable by ``models.package.export --checkpoint``).
 
 Resumable: ``state.pt`` in ``~/.cache/spool-train/<run>/`` every
 ``--ckpt-minutes``; rerun the same command (with a larger ``--minutes`` to
@@ -32,28 +32,26 @@ train longer).
 
 import argparse
 import copy
-import glob
 import json
 import math
 import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "eval"))
+import numpy as np
+import torch
+import torch.nn as nn
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-
-import world  # noqa: E402
-from architecture import PackageModel  # noqa: E402
-from common import log, run_dir, save_atomic  # noqa: E402
-from config import load_config, tokens_per_frame  # noqa: E402
-from sampling import diffuse, frame_noise, sample, to_unit, train_schedule  # noqa: E402
-from tokenizer_build import build_vocab, encode_prompt  # noqa: E402
-from vae_train import load_vae  # noqa: E402
+from models.lib import judge, world
+from models.lib.architecture import PackageModel
+from models.lib.bank import Bank
+from models.lib.config import load_config, tokens_per_frame
+from models.lib.losses import AUX_ATTRIBUTES, object_weight, pixel_loss, text_aux_loss
+from models.lib.sampling import diffuse, frame_noise, sample, to_unit, train_schedule
+from models.lib.tokenizer import build_vocab, encode_prompt
+from models.lib.training import log, run_dir, save_atomic
+from models.lib.vae import load_vae
+from models.lib.workers import stop_with_parent
 
 TRAINED_PREFIXES = ("text_encoder.", "embed.", "blocks.", "head.")
 
@@ -78,114 +76,14 @@ def init_denoiser(model):
         nn.init.normal_(model.embed.pool_lin2.weight, std=0.02)
 
 
-def object_weight(x0, strength):
-    """Per-latent-pixel loss weight [B, F, 1, h, w]: 1 on the background, up to 1 + strength on the object.
-
-    The object covers about a tenth of the frame, so under a plain mean-squared error where
-    it is, what shape it has and which way it moves weigh little against the background
-    colour. A latent pixel's distance from its frame's median latent (the background),
-    relative to the clip's largest such distance, marks the object.
-    """
-    if strength <= 0:
-        return torch.ones(1, 1, 1, 1, 1)
-    b, f, c, h, w = x0.shape
-    med = x0.reshape(b, f, c, h * w).median(dim=-1).values[..., None, None]
-    d = (x0 - med).pow(2).sum(dim=2, keepdim=True).sqrt()
-    rel = d / d.amax(dim=(1, 2, 3, 4), keepdim=True).clamp(min=1e-6)
-    return 1.0 + strength * rel.pow(2)
-
-
-AUX_ATTRIBUTES = {"shape": world.SHAPES, "color": world.COLOR_NAMES, "background": world.COLOR_NAMES, "direction": world.DIRECTIONS}
-
-
-def text_aux_loss(heads, text, caps, specs):
-    """Cross-entropy of linear heads reading a shape caption's attributes from the pooled text states.
-
-    The denoiser's own loss barely tells a "square" from a "circle" (a few corner pixels), so
-    without help the text encoder maps the two to nearly the same pooled features and the
-    adaptive norms cannot tell them apart. These heads (training only, not exported) make the
-    pooled text carry every attribute of the caption: shape, object colour, background, direction.
-    """
-    rows = [i for i, (c, sp) in enumerate(zip(caps, specs)) if c and sp["kind"] == "shape"]
-    if not rows:
-        return text.sum() * 0.0
-    pooled = text[rows].mean(dim=1)
-    loss = 0.0
-    for k, values in AUX_ATTRIBUTES.items():
-        target = torch.tensor([values.index(specs[i][k]) for i in rows])
-        loss = loss + nn.functional.cross_entropy(heads[k](pooled), target)
-    return loss / len(AUX_ATTRIBUTES)
-
-
-def pixel_loss(decoder, x0, x0_pred, t, specs, scale, t_max, clips, frames, strength):
-    """Weighted squared error of the decoded prediction x0_pred against the decoded clip, in pixels.
-
-    Under the latent loss a square and a circle differ by a few small latent values that the
-    decoder turns into corners; here the error is measured where the judge looks. Only shape
-    clips at t < ``t_max`` (where x0_pred is close enough to the clip for pixels to compare), at
-    most ``clips`` of them and their first ``frames`` latent frames, so the decoder's cost stays
-    a fraction of a step. The object's pixels weigh up to 1 + ``strength`` (as ``object_weight``).
-    """
-    rows = [i for i in range(len(specs)) if int(t[i]) < t_max and specs[i]["kind"] == "shape"][:clips]
-    if not rows:
-        return None
-    with torch.no_grad():
-        target = decoder(x0[rows, :frames] / scale)
-        w = object_weight(target, strength)
-    out = decoder(x0_pred[rows, :frames] / scale)
-    return (w * (out - target).pow(2)).mean()
-
-
 def trained_params(model):
     return [p for n, p in model.named_parameters() if n.startswith(TRAINED_PREFIXES)]
-
-
-class Bank:
-    """The latent bank of a run (``bank.py``): per latent length F, the specs and latents of its clips."""
-
-    def __init__(self, d):
-        self.paths = []
-        self.specs, self.lat = {}, {}
-        self._draw = {}  # per clip length and weights: the probability of each clip
-        self.d = d
-        self.refresh()
-
-    def __len__(self):
-        return sum(len(v) for v in self.specs.values())
-
-    def refresh(self):
-        paths = sorted(glob.glob(os.path.join(self.d, "bank_*.pt")))
-        new = [p for p in paths if p not in self.paths]
-        for p in new:
-            for f, v in torch.load(p)["by_f"].items():
-                self.specs[f] = self.specs.get(f, []) + v["specs"]
-                self.lat[f] = v["lat"] if f not in self.lat else torch.cat([self.lat[f], v["lat"]])
-            self.paths.append(p)
-        return len(new)
-
-    def window(self, rng, b, f, shape_weights=None):
-        """b clips of F latent frames: latents [b, F, C, h, w] and their specs.
-
-        ``shape_weights`` ({"square": 2.0, ...}) draws shape clips of those shapes that many
-        times as often as the rest (scenes and unnamed shapes weigh 1).
-        """
-        if shape_weights:
-            key = (f, len(self.specs[f]), tuple(sorted(shape_weights.items())))
-            if key not in self._draw:  # the bank grows while it is made, so its size is part of the key
-                w = np.array([shape_weights.get(sp.get("shape"), 1.0) if sp["kind"] == "shape" else 1.0 for sp in self.specs[f]])
-                self._draw[key] = w / w.sum()
-            idx = rng.choice(len(self.specs[f]), size=b, p=self._draw[key])
-        else:
-            idx = rng.randint(0, len(self.specs[f]), size=b)
-        return self.lat[f][torch.from_numpy(idx)].float(), [self.specs[f][i] for i in idx]
 
 
 FRAME_CHOICES = [3] * 30 + [4] * 22 + [5, 6, 7, 8] * 4 + [9, 11, 13, 13] * 3 + [13] * 3 + [17, 21, 26, 26] * 2
 
 
 def evaluate(model, cfg, vocab, items, frames=13, steps=20, guidance=5.0, seed=0, batch=12):
-    import judge
-
     recs = []
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
@@ -202,7 +100,7 @@ def score(summary):
     return float(np.mean([summary[k]["accuracy"] for k in keys if k in summary]))
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="cogvideox-mini")
     ap.add_argument("--vae-run", default="vae-mini")
@@ -231,8 +129,8 @@ def main():
     ap.add_argument("--pixel-clips", type=int, default=4, help="pixel loss on at most this many clips per step")
     ap.add_argument("--pixel-frames", type=int, default=3, help="pixel loss on the first this many latent frames of a clip")
     ap.add_argument("--init-from", help="state.pt of another run to start from (weights and EMA; fresh optimizer and schedule), used when this run has no state yet")
-    ap.add_argument("--decoder-run", help="run of a decoder fine-tune (vae_train.py --decoder-only); its latest decoder is used for evaluation and export")
-    args = ap.parse_args()
+    ap.add_argument("--decoder-run", help="run of a decoder fine-tune (models.train.vae --decoder-only); its latest decoder is used for evaluation and export")
+    args = ap.parse_args(argv)
     if args.workers > 1:
         import socket
 
@@ -244,21 +142,6 @@ def main():
         mp.spawn(train, args=(args,), nprocs=args.workers)
     else:
         train(0, args)
-
-
-def stop_with_parent():
-    """A spawned worker gets SIGTERM when the process that spawned it dies (Linux), so stopping
-    the command (Ctrl-C, kill) never leaves workers training on their own."""
-    import ctypes
-    import signal
-
-    parent = os.getppid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-    except OSError:
-        return
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        sys.exit(1)
 
 
 def train(rank, args):
@@ -330,7 +213,7 @@ def train(rank, args):
     bank = Bank(bank_dir)
     missing = sorted(set(FRAME_CHOICES) - set(bank.lat))
     if missing:
-        sys.exit("latent bank %s has no clips of %s latent frames (run bank.py for this run first)" % (bank_dir, missing))
+        sys.exit("latent bank %s has no clips of %s latent frames (run models.train.bank for this run first)" % (bank_dir, missing))
     ac = torch.tensor(train_schedule(cfg), dtype=torch.float32)
     rho = float(cfg["scheduler"].get("frame_noise_correlation", 0.0))
     shared_rng = np.random.RandomState(step + 17)  # same on every worker: clip length (equal work per step)

@@ -1,21 +1,23 @@
 """Check a model package: manifest hashes, onnx.checker on every ONNX file, interface names, size.
 
-    /usr/bin/python3 models/tools/check_package.py models/cogvideox-tiny
+    /usr/bin/python3 -m models.package.check models/cogvideox-tiny
+
+Exits 1 and lists the problems when any check fails.
 """
 
+import argparse
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx
 
-import onnx  # noqa: E402
-
-from manifest import verify_package  # noqa: E402
-from onnx_export import interface  # noqa: E402
+from models.lib.manifest import verify_package
+from models.lib.onnx_export import interface
 
 
-def main(pkg):
+def check(pkg):
+    """Print one line per file; returns the problems (empty when the package is intact)."""
     problems = verify_package(pkg)
     with open(os.path.join(pkg, "manifest.json"), encoding="utf-8") as f:
         m = json.load(f)
@@ -37,6 +39,14 @@ def main(pkg):
         print("%-28s %9d  %s" % (rel, size, note))
     total += os.path.getsize(os.path.join(pkg, "manifest.json"))
     print("total %d bytes" % total)
+    return problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Check a model package directory.")
+    ap.add_argument("package", nargs="?", default="models/cogvideox-tiny")
+    args = ap.parse_args(argv)
+    problems = check(args.package)
     if problems:
         print("PROBLEMS:\n  " + "\n  ".join(problems))
         sys.exit(1)
@@ -44,4 +54,4 @@ def main(pkg):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "models/cogvideox-tiny")
+    main()

@@ -1,8 +1,8 @@
-"""Reference values for the CogVideoX DDIM sampler (float64 numpy), written as a JSON fixture.
+"""The CogVideoX DDIM noise schedule and sampler step in float64 numpy, and the reference fixture built from them.
 
-Usage (from the repository root):
+``build_reference`` makes the coordinator's fixture; write it with (from the repository root)
 
-    /usr/bin/python3 models/tools/scheduler_reference.py \
+    /usr/bin/python3 -m models.package.scheduler_reference \
         [--out coordinator/test/fixtures/cogvideox-ddim-reference.json] [--seed 0]
 
 Formulas (as in diffusers' ``CogVideoXDDIMScheduler``, eta = 0, with
@@ -39,10 +39,6 @@ N = num_train_timesteps):
 Everything here is float64, like diffusers' tables for ``scaled_linear``
 (the step arithmetic there runs in the sample's dtype, usually float32/bf16).
 """
-
-import argparse
-import json
-import os
 
 import numpy as np
 
@@ -130,7 +126,7 @@ def build_reference(seed=0):
     rescaled = phi * combined * (cond.std() / combined.std()) + (1 - phi) * combined
     return {
         "description": "CogVideoX DDIM (v-prediction, zero terminal SNR, SNR shift, trailing spacing) reference "
-        "values in float64, from models/tools/scheduler_reference.py.",
+        "values in float64, from models/lib/schedule.py (python3 -m models.package.scheduler_reference).",
         "seed": seed,
         "config": cfg,
         "final_alpha_cumprod": final_alpha_cumprod(cfg, ac),
@@ -151,20 +147,3 @@ def build_reference(seed=0):
         },
     }
 
-
-def main():
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    ap = argparse.ArgumentParser(description="Write the CogVideoX DDIM reference fixture.")
-    ap.add_argument("--out", default=os.path.join(root, "coordinator", "test", "fixtures", "cogvideox-ddim-reference.json"))
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    ref = build_reference(args.seed)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(ref, f, indent=1)
-        f.write("\n")
-    print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
-
-
-if __name__ == "__main__":
-    main()

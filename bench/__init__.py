@@ -1,0 +1,1 @@
+"""The benchmarks' Python side (``bench.eval``); the rest of ``bench/`` is the TypeScript workspace package."""
