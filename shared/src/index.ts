@@ -41,16 +41,24 @@ export { frameLimits, MAX_FRAME_MB_CEILING, MAX_FRAME_MB_VARIABLE, readFrameLimi
 export { createLogger, type Logger } from './logging.ts';
 export {
   DEFAULT_MODEL,
+  hasComponent,
   latentShape,
   loadModelPackage,
   ManifestError,
+  MODEL_COMPONENTS,
   MODELS_DIR,
   planFrames,
+  SCHEDULER_TYPES,
+  timeEmbedDim,
   verifyModelFiles,
   type FramePlan,
+  type ModelComponent,
   type ModelManifest,
   type ModelPackage,
   type SchedulerConfig,
+  type SchedulerType,
+  type TransformerRotary,
+  type VaeChunking,
 } from './manifest.ts';
 export { extractContext, injectContext } from './nats/carrier.ts';
 export {

@@ -9,8 +9,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deepFreeze } from './config.ts';
 
+/** The samplers spool runs: CogVideoX's DDIM (2B) and its DPM-Solver variant (5B). */
+export const SCHEDULER_TYPES = ['cogvideox-ddim', 'cogvideox-dpm'] as const;
+export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
+
+/** The parts of a model a package may hold; a host converts and serves only what it runs. */
+export const MODEL_COMPONENTS = ['text_encoder', 'transformer', 'vae'] as const;
+export type ModelComponent = (typeof MODEL_COMPONENTS)[number];
+
 export interface SchedulerConfig {
-  readonly type: 'cogvideox-ddim';
+  readonly type: SchedulerType;
   readonly num_train_timesteps: number;
   readonly beta_start: number;
   readonly beta_end: number;
@@ -25,6 +33,23 @@ export interface SchedulerConfig {
    * model was trained with noise `√ρ · shared + √(1 − ρ) · own` per frame.
    */
   readonly frame_noise_correlation?: number;
+}
+
+export interface TransformerRotary {
+  readonly type: '3d';
+  /** Channels per attention head that the tables cover. */
+  readonly head_dim: number;
+  readonly theta: number;
+  /** The latent grid (in patches) the model was trained at, for the crop of the spatial frequencies. */
+  readonly base_height: number;
+  readonly base_width: number;
+}
+
+export interface VaeChunking {
+  /** The graph for every chunk after the first: latents and the conv cache in, frames and the new cache out. */
+  readonly next: string;
+  /** Latent frames per chunk; the first chunk also takes the odd one when the count is odd. */
+  readonly frame_batch: number;
 }
 
 export interface ModelManifest {
@@ -47,8 +72,22 @@ export interface ModelManifest {
     readonly hidden_size: number;
     readonly patch_size: number;
     readonly num_heads?: number;
+    /** Width of `temb`, which every block and the head take; `hidden_size` when absent (CogVideoX: 512). */
+    readonly time_embed_dim?: number;
+    /**
+     * 3D rotary position embedding (CogVideoX-5B): every block also takes
+     * `rotary_cos` and `rotary_sin`, float32 [F·(h/p)·(w/p), head_dim], which
+     * the worker computes once per latent frame count F.
+     */
+    readonly rotary?: TransformerRotary;
   };
-  readonly vae: { readonly decoder: string; readonly scaling_factor: number };
+  readonly vae: {
+    /** The decoder graph: the whole decode, or with `chunked` the first chunk. */
+    readonly decoder: string;
+    readonly scaling_factor: number;
+    /** Decoding a few latent frames at a time with a causal conv cache, so memory stays bounded for long videos. */
+    readonly chunked?: VaeChunking;
+  };
   readonly latent: { readonly channels: number; readonly temporal_compression: number; readonly spatial_compression: number };
   readonly video: {
     readonly width: number;
@@ -58,6 +97,8 @@ export interface ModelManifest {
     readonly output_height: number;
   };
   readonly scheduler: SchedulerConfig;
+  /** The parts this package holds (a host may convert only what it serves); all of them when absent. */
+  readonly components?: readonly ModelComponent[];
   readonly defaults: {
     readonly num_inference_steps: number;
     readonly guidance_scale: number;
@@ -132,7 +173,24 @@ function checkManifest(m: ManifestFile, file: string): void {
   need(m.video?.width > 0 && m.video?.height > 0, 'video.width and video.height are required');
   need(m.video.width % m.latent.spatial_compression === 0 && m.video.height % m.latent.spatial_compression === 0,
     'video size must be a multiple of the spatial compression');
-  need(m.scheduler?.type === 'cogvideox-ddim', `scheduler.type ${String(m.scheduler?.type)} is not supported (cogvideox-ddim is)`);
+  need(
+    (SCHEDULER_TYPES as readonly string[]).includes(m.scheduler?.type),
+    `scheduler.type ${String(m.scheduler?.type)} is not supported (${SCHEDULER_TYPES.join(' and ')} are)`,
+  );
+  const t = m.transformer;
+  need(t.time_embed_dim === undefined || (Number.isInteger(t.time_embed_dim) && t.time_embed_dim > 0), 'transformer.time_embed_dim must be a positive integer');
+  need(
+    t.rotary === undefined ||
+      (t.rotary.type === '3d' && t.rotary.head_dim > 0 && t.rotary.theta > 0 && t.rotary.base_height > 0 && t.rotary.base_width > 0),
+    'transformer.rotary must be {type: "3d", head_dim, theta, base_height, base_width} with positive numbers',
+  );
+  const c = m.vae.chunked;
+  need(c === undefined || (typeof c.next === 'string' && Number.isInteger(c.frame_batch) && c.frame_batch >= 1), 'vae.chunked must be {next: file, frame_batch: integer ≥ 1}');
+  need(
+    m.components === undefined ||
+      (Array.isArray(m.components) && m.components.length > 0 && m.components.every((x) => (MODEL_COMPONENTS as readonly string[]).includes(x))),
+    `components must list some of ${MODEL_COMPONENTS.join(', ')}`,
+  );
   need(m.scheduler.prediction_type === 'v_prediction', 'only v_prediction models are supported');
   const rho = m.scheduler.frame_noise_correlation;
   need(rho === undefined || (typeof rho === 'number' && rho >= 0 && rho < 1), 'scheduler.frame_noise_correlation must be a number in [0, 1)');
@@ -153,6 +211,16 @@ export function verifyModelFiles(pkg: ModelPackage, only?: readonly string[]): v
       throw new ManifestError(`${pkg.resolve(rel)} does not match its sha256 in the manifest (the package is damaged or half-copied)`);
     }
   }
+}
+
+/** Whether a package holds a part of the model (every part when it does not say). */
+export function hasComponent(m: ModelManifest, part: ModelComponent): boolean {
+  return m.components === undefined || m.components.includes(part);
+}
+
+/** Width of `temb` between shards. */
+export function timeEmbedDim(m: ModelManifest): number {
+  return m.transformer.time_embed_dim ?? m.transformer.hidden_size;
 }
 
 /** Frame geometry: the model makes 4k+1 frames from k+1 latent frames. */

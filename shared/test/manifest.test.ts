@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModelPackage, ManifestError, MODELS_DIR } from '../src/index.ts';
+import { hasComponent, loadModelPackage, ManifestError, MODELS_DIR, timeEmbedDim } from '../src/index.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -41,12 +41,34 @@ describe('model manifests', () => {
     }
   });
 
+  it('reads what a real CogVideoX needs, and what parts a package holds', () => {
+    const m = loadModelPackage(
+      packageWith((j) => {
+        j.scheduler.type = 'cogvideox-dpm';
+        j.transformer.time_embed_dim = 32;
+        j.transformer.rotary = { type: '3d', head_dim: 16, theta: 10000, base_height: 4, base_width: 4 };
+        j.vae.chunked = { next: 'vae/next.onnx', frame_batch: 2 };
+        j.components = ['transformer'];
+      }),
+    ).manifest;
+    expect(timeEmbedDim(m)).toBe(32);
+    expect(hasComponent(m, 'transformer')).toBe(true);
+    expect(hasComponent(m, 'vae')).toBe(false);
+    const tiny = loadModelPackage(path.join(MODELS_DIR, 'cogvideox-tiny')).manifest;
+    expect(timeEmbedDim(tiny)).toBe(tiny.transformer.hidden_size);
+    expect(hasComponent(tiny, 'vae')).toBe(true);
+  });
+
   it('refuses schedulers and geometry it cannot run, saying which', () => {
     const cases: [(m: Record<string, any>) => void, RegExp][] = [
       [(m) => (m.scheduler.type = 'euler'), /scheduler\.type euler is not supported/],
       [(m) => (m.scheduler.prediction_type = 'epsilon'), /only v_prediction/],
       [(m) => (m.defaults.num_frames = m.limits.max_frames + 1), /defaults\.num_frames is outside the limits/],
       [(m) => (m.video.width = m.latent.spatial_compression * 3 + 1), /multiple of the spatial compression/],
+      [(m) => (m.transformer.time_embed_dim = 0), /transformer\.time_embed_dim must be a positive integer/],
+      [(m) => (m.transformer.rotary = { type: '2d', head_dim: 16, theta: 10000, base_height: 4, base_width: 4 }), /transformer\.rotary must be/],
+      [(m) => (m.vae.chunked = { next: 'vae/next.onnx', frame_batch: 0 }), /vae\.chunked must be/],
+      [(m) => (m.components = ['transformer', 'unet']), /components must list some of text_encoder, transformer, vae/],
     ];
     for (const [edit, message] of cases) {
       const dir = packageWith(edit);
