@@ -182,7 +182,7 @@ def build_reference(seed=0):
 
 # --- DPM (CogVideoXDPMScheduler) -------------------------------------------------
 
-DPM_CONFIG = dict(CONFIG, snr_shift_scale=1.0)  # the 5B checkpoints' schedule
+DPM_CONFIG = dict(CONFIG, snr_shift_scale=1.0, type="cogvideox-dpm")  # the 5B checkpoints' schedule, as a manifest scheduler
 DPM_TIMESTEP_COUNTS = [1, 2, 7, 30, 50]
 
 
@@ -306,7 +306,7 @@ def dpm_trajectory(name, cfg, steps, rng, guidance=None):
 def build_dpm_reference(seed=0):
     cfg = dict(DPM_CONFIG)
     ac = alphas_cumprod(cfg)
-    finite = dict(CONFIG, rescale_betas_zero_snr=False, set_alpha_to_one=False)
+    finite = dict(DPM_CONFIG, snr_shift_scale=3.0, rescale_betas_zero_snr=False, set_alpha_to_one=False)
     rng = np.random.RandomState(seed)
     guide_steps = 50
     guide_ts = timesteps(cfg, guide_steps)
