@@ -31,7 +31,7 @@ export type {
   TextEncoding,
   VideoRequest,
 } from './pipeline/index.ts';
-export { Rng, Scheduler, trailingTimesteps } from './sampler/index.ts';
+export { createSampler, DdimSampler, DpmSampler, Rng, trailingTimesteps, type Sampler } from './sampler/index.ts';
 export {
   AdmissionQueue,
   AdmissionRefusedError,

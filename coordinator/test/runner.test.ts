@@ -1,9 +1,24 @@
+import { tensor, type ModelManifest, type Tensor } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
 import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts';
 import { Rng } from '../src/sampler/rng.ts';
-import { Scheduler } from '../src/sampler/scheduler.ts';
+import { DdimSampler } from '../src/sampler/ddim-sampler.ts';
+import { createSampler } from '../src/sampler/create-sampler.ts';
+import { dynamicGuidanceScale } from '../src/sampler/guidance.ts';
 import { coordinatorError } from '../src/errors.ts';
 import { FakePipeline, manifest, RowwisePipeline } from './helpers.ts';
+
+/** The test model with CogVideoX-5B's sampler: DPM, SNR shift 1. */
+const dpmManifest: ModelManifest = { ...manifest, scheduler: { ...manifest.scheduler, type: 'cogvideox-dpm', snr_shift_scale: 1 } };
+
+/** A denoiser that answers 0 for the unconditional row and 1 for the prompt's: the guided v is then the step's guidance scale. */
+class BranchPipeline extends FakePipeline {
+  override async denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>> {
+    await super.denoise(sample, text, timestep, signal);
+    const half = sample.data.length / 2;
+    return tensor('float32', sample.shape, Float32Array.from(sample.data, (_, i) => (i < half ? 0 : 1)));
+  }
+}
 
 const quiet = { debug: () => undefined, info: () => undefined };
 const params: GenerationParams = { prompt: 'a fox', numFrames: 9, fps: 8, guidanceScale: 5, guidanceRescale: 0, steps: 3, seed: 11 };
@@ -19,7 +34,7 @@ describe('runGeneration', () => {
     // The fake answers v = 0.5 for both branches, so guidance leaves v at 0.5.
     const n = a.calls.latents[0].length;
     expect(n).toBe(3 * 2 * 2 * 2); // 9 frames → 3 latent frames, C=2, 8/4 × 8/4
-    const s = new Scheduler(manifest.scheduler, 3);
+    const s = new DdimSampler(manifest.scheduler, 3);
     const x = new Rng(11).gaussianF32(n);
     for (const t of s.timesteps) s.step(t, x, new Float32Array(n).fill(0.5));
     expect(a.calls.latents[0]).toEqual(x);
@@ -27,6 +42,48 @@ describe('runGeneration', () => {
     const c = new FakePipeline();
     await runGeneration({ pipeline: c, manifest, log: quiet }, { ...params, seed: 12 }, new AbortController().signal);
     expect(c.calls.latents[0]).not.toEqual(a.calls.latents[0]);
+  });
+
+  it("runs the sampler the manifest names, drawing its noise from the request's seed", async () => {
+    const run = async (seed: number): Promise<Float32Array> => {
+      const p = new FakePipeline();
+      await runGeneration({ pipeline: p, manifest: dpmManifest, log: quiet }, { ...params, seed, steps: 5 }, new AbortController().signal);
+      return p.calls.latents[0];
+    };
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    expect(await run(12)).not.toEqual(a);
+
+    // The initial latents, then the DPM steps' noise, all from one Rng of the seed.
+    const rng = new Rng(11);
+    const x = rng.gaussianF32(a.length);
+    const s = createSampler(dpmManifest.scheduler, 5, rng);
+    expect(s.type).toBe('cogvideox-dpm');
+    for (const t of s.timesteps) s.step(t, x, new Float32Array(a.length).fill(0.5));
+    expect(a).toEqual(x);
+    const ddim = new FakePipeline();
+    await runGeneration({ pipeline: ddim, manifest, log: quiet }, { ...params, seed: 11, steps: 5 }, new AbortController().signal);
+    expect(ddim.calls.latents[0]).not.toEqual(a);
+  });
+
+  it("guides with the manifest's dynamic schedule when defaults.use_dynamic_cfg says so", async () => {
+    const run = async (m: ModelManifest): Promise<Float32Array> => {
+      const p = new BranchPipeline();
+      await runGeneration({ pipeline: p, manifest: m, log: quiet }, { ...params, steps: 4 }, new AbortController().signal);
+      return p.calls.latents[0];
+    };
+    const replay = (scale: (t: number) => number): Float32Array => {
+      const x = new Rng(params.seed).gaussianF32(24);
+      const s = new DdimSampler(manifest.scheduler, 4);
+      for (const t of s.timesteps) s.step(t, x, new Float64Array(x.length).fill(scale(t)));
+      return x;
+    };
+    const fixed = await run(manifest);
+    expect(fixed).toEqual(replay(() => params.guidanceScale));
+    expect(await run({ ...manifest, defaults: { ...manifest.defaults, use_dynamic_cfg: false } })).toEqual(fixed);
+    const dynamic = await run({ ...manifest, defaults: { ...manifest.defaults, use_dynamic_cfg: true } });
+    expect(dynamic).toEqual(replay((t) => dynamicGuidanceScale(params.guidanceScale, t, 4)));
+    expect(dynamic).not.toEqual(fixed);
   });
 
   it('applies the guidance rescale it is given', async () => {

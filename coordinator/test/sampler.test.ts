@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { alphasCumprod, cfgCombine, finalAlphaCumprod, initialLatents, predictOriginal, Rng, Scheduler, trailingTimesteps } from '../src/sampler/index.ts';
+import { alphasCumprod, cfgCombine, DdimSampler, finalAlphaCumprod, initialLatents, predictOriginal, Rng, trailingTimesteps } from '../src/sampler/index.ts';
 
 interface StepRecord {
   t: number;
@@ -16,7 +16,7 @@ interface StepRecord {
 }
 
 interface Reference {
-  config: ConstructorParameters<typeof Scheduler>[0];
+  config: ConstructorParameters<typeof DdimSampler>[0];
   final_alpha_cumprod: number;
   alphas_cumprod: Record<string, number>;
   alphas_cumprod_all: number[];
@@ -63,14 +63,14 @@ describe('CogVideoX DDIM schedule', () => {
 
   it('rejects impossible step counts', () => {
     expect(() => trailingTimesteps(1000, 0)).toThrow(/from 1 to 1000/);
-    expect(() => new Scheduler(ref.config, 1001)).toThrow(/from 1 to 1000/);
+    expect(() => new DdimSampler(ref.config, 1001)).toThrow(/from 1 to 1000/);
   });
 });
 
 describe('CogVideoX DDIM step', () => {
   for (const traj of ref.trajectories) {
     it(`follows the reference trajectory for ${traj.num_inference_steps} steps (float64)`, () => {
-      const s = new Scheduler(ref.config, traj.num_inference_steps);
+      const s = new DdimSampler(ref.config, traj.num_inference_steps);
       let x = Float64Array.from(traj.steps[0].sample);
       for (const rec of traj.steps) {
         const c = s.coefficients(rec.t);
@@ -87,7 +87,7 @@ describe('CogVideoX DDIM step', () => {
     });
 
     it(`stays within float32 tolerance of the reference for ${traj.num_inference_steps} steps (float32 samples)`, () => {
-      const s = new Scheduler(ref.config, traj.num_inference_steps);
+      const s = new DdimSampler(ref.config, traj.num_inference_steps);
       for (const rec of traj.steps) {
         const x = Float32Array.from(rec.sample);
         const out = s.step(rec.t, x, Float32Array.from(rec.model_output));
@@ -98,7 +98,7 @@ describe('CogVideoX DDIM step', () => {
   }
 
   it('steps to ᾱ_prev = 1 past the last timestep', () => {
-    const s = new Scheduler(ref.config, 5);
+    const s = new DdimSampler(ref.config, 5);
     const last = s.timesteps[s.timesteps.length - 1];
     const c = s.coefficients(last);
     expect(c.prevT).toBeLessThan(0);
@@ -124,7 +124,7 @@ describe('classifier-free guidance', () => {
   });
 
   it('guidedStep equals combine then step', () => {
-    const s = new Scheduler(ref.config, 5);
+    const s = new DdimSampler(ref.config, 5);
     const g = ref.guidance;
     const x = Float64Array.from(ref.trajectories[0].steps[1].sample);
     const t = ref.trajectories[0].steps[1].t;

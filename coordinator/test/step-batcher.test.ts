@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts';
 import { countRetry, withTallies, type RetryTally } from '../src/pipeline/retry-tally.ts';
 import { StepBatcher } from '../src/pipeline/step-batcher.ts';
-import { Scheduler } from '../src/sampler/scheduler.ts';
+import { DdimSampler } from '../src/sampler/ddim-sampler.ts';
 import { manifest, RowwisePipeline } from './helpers.ts';
 
 const quiet = { debug: () => undefined, info: () => undefined };
@@ -38,7 +38,7 @@ describe('step batching in the runner', () => {
     expect(rows(p)).toEqual([6, 6, 6, 4, 2]);
     expect(batcher.stats).toEqual({ calls: 5, merged: 4, requestSteps: 12 });
     // Each row pair carries its own request's timestep (the step counts differ).
-    const ts = jobs.map((j) => new Scheduler(manifest.scheduler, j.steps).timesteps[1]);
+    const ts = jobs.map((j) => new DdimSampler(manifest.scheduler, j.steps).timesteps[1]);
     expect(p.calls.denoise[1].timestep).toEqual(ts.flatMap((t) => [t, t]));
     expect(new Set(ts).size).toBe(3);
 

@@ -104,6 +104,12 @@ export interface ModelManifest {
     readonly guidance_scale: number;
     /** φ of guidance rescale, 0..1; the loader fills in 0 (plain classifier-free guidance) when the file omits it. */
     readonly guidance_rescale: number;
+    /**
+     * CogVideoX's dynamic guidance (`use_dynamic_cfg` of diffusers' pipeline, published
+     * with the 5B checkpoints and their DPM sampler): each step's scale is
+     * 1 + g·(1 − cos(π·((S − t)/S)⁵))/2 at timestep t of S steps. False when absent.
+     */
+    readonly use_dynamic_cfg?: boolean;
     readonly fps: number;
     readonly num_frames: number;
   };
@@ -192,11 +198,15 @@ function checkManifest(m: ManifestFile, file: string): void {
     `components must list some of ${MODEL_COMPONENTS.join(', ')}`,
   );
   need(m.scheduler.prediction_type === 'v_prediction', 'only v_prediction models are supported');
+  need(m.scheduler.beta_schedule === 'scaled_linear' && m.scheduler.timestep_spacing === 'trailing',
+    'scheduler.beta_schedule must be scaled_linear and scheduler.timestep_spacing trailing (the samplers compute only those)');
   const rho = m.scheduler.frame_noise_correlation;
   need(rho === undefined || (typeof rho === 'number' && rho >= 0 && rho < 1), 'scheduler.frame_noise_correlation must be a number in [0, 1)');
   need(m.limits && m.limits.min_frames >= 1 && m.limits.max_frames >= m.limits.min_frames, 'limits.min_frames..max_frames is invalid');
   const phi = m.defaults?.guidance_rescale;
   need(phi === undefined || (typeof phi === 'number' && phi >= 0 && phi <= 1), 'defaults.guidance_rescale must be a number in [0, 1]');
+  const dynamic = m.defaults?.use_dynamic_cfg;
+  need(dynamic === undefined || typeof dynamic === 'boolean', 'defaults.use_dynamic_cfg must be true or false');
   need(m.defaults && m.defaults.num_frames >= m.limits.min_frames && m.defaults.num_frames <= m.limits.max_frames,
     'defaults.num_frames is outside the limits');
 }

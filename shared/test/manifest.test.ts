@@ -41,6 +41,19 @@ describe('model manifests', () => {
     }
   });
 
+  it('reads defaults.use_dynamic_cfg as a boolean, absent meaning false, and names the field otherwise', () => {
+    expect(loadModelPackage(packageWith((m) => (m.defaults.use_dynamic_cfg = true))).manifest.defaults.use_dynamic_cfg).toBe(true);
+    expect(loadModelPackage(path.join(MODELS_DIR, 'cogvideox-tiny')).manifest.defaults.use_dynamic_cfg ?? false).toBe(false);
+    for (const bad of ['true', 1, null]) {
+      expect(() => loadModelPackage(packageWith((m) => (m.defaults.use_dynamic_cfg = bad)))).toThrow(/defaults\.use_dynamic_cfg must be true or false/);
+    }
+  });
+
+  it('refuses betas and timestep spacings the samplers do not compute', () => {
+    expect(() => loadModelPackage(packageWith((m) => (m.scheduler.beta_schedule = 'linear')))).toThrow(/scheduler\.beta_schedule must be scaled_linear/);
+    expect(() => loadModelPackage(packageWith((m) => (m.scheduler.timestep_spacing = 'leading')))).toThrow(/scheduler\.timestep_spacing trailing/);
+  });
+
   it('reads what a real CogVideoX needs, and what parts a package holds', () => {
     const m = loadModelPackage(
       packageWith((j) => {

@@ -2,7 +2,10 @@
  * The request runner: text encoding, the denoising loop with classifier-free
  * guidance (both branches in one batch of 2), then decode and video encode.
  * The coordinator owns every piece of per-request state here: the latents,
- * the RNG and the step index. An AbortSignal (client gone, deadline,
+ * the RNG, the sampler (whichever the manifest names, through the `Sampler`
+ * interface) and the step index. The guidance scale of each step is the
+ * request's, or with the manifest's `defaults.use_dynamic_cfg` CogVideoX's
+ * dynamic schedule of it. An AbortSignal (client gone, deadline,
  * shutdown) stops the run between and during steps.
  *
  * With a step batcher, each step's denoiser call goes through it and may be
@@ -11,9 +14,11 @@
  * to the log at info every ~10% of the steps of a run of 20 steps or more.
  */
 import { isSpoolError, latentShape, numel, planFrames, tensor, type FramePlan, type ModelManifest, type Tensor } from '@spool/shared';
-import { Rng } from '../sampler/rng.ts';
+import { createSampler } from '../sampler/create-sampler.ts';
+import { guidanceScaleAt } from '../sampler/guidance.ts';
 import { initialLatents } from '../sampler/noise.ts';
-import { Scheduler } from '../sampler/scheduler.ts';
+import { Rng } from '../sampler/rng.ts';
+import type { Sampler } from '../sampler/sampler.ts';
 import type { EncodedVideo, Pipeline, TextEncoding } from './pipeline.ts';
 import { inSpan } from './spans.ts';
 import type { DenoiseSession } from './step-batcher.ts';
@@ -80,8 +85,10 @@ async function run(deps: RunnerDeps, p: GenerationParams, signal: AbortSignal): 
   const { pipeline, manifest, log } = deps;
   const t0 = performance.now();
   const plan = planFrames(p.numFrames, manifest.latent.temporal_compression);
-  const scheduler = new Scheduler(manifest.scheduler, p.steps);
-  const steps = scheduler.timesteps.length;
+  // One seeded source per request: the initial latents, then any noise the sampler adds.
+  const rng = new Rng(p.seed);
+  const sampler = createSampler(manifest.scheduler, p.steps, rng);
+  const steps = sampler.timesteps.length;
   const progress = (phase: RunProgress['phase'], step: number): void => deps.onProgress?.({ phase, step, steps });
 
   signal.throwIfAborted();
@@ -95,7 +102,7 @@ async function run(deps: RunnerDeps, p: GenerationParams, signal: AbortSignal): 
     text = await pipeline.encodeText([p.negativePrompt ?? '', p.prompt], signal);
     t1 = performance.now();
     progress('denoising', 0);
-    latents = await denoiseLoop(deps, session, scheduler, plan.latentFrames, text.embeddings, p, signal, t0);
+    latents = await denoiseLoop(deps, session, sampler, rng, plan.latentFrames, text.embeddings, p, signal, t0);
   } finally {
     session.close();
   }
@@ -122,7 +129,8 @@ async function run(deps: RunnerDeps, p: GenerationParams, signal: AbortSignal): 
 async function denoiseLoop(
   { manifest, log, onProgress, requestId }: RunnerDeps,
   session: DenoiseSession,
-  scheduler: Scheduler,
+  sampler: Sampler,
+  rng: Rng,
   latentFrames: number,
   embeddings: Tensor<'float32'>,
   p: GenerationParams,
@@ -131,22 +139,24 @@ async function denoiseLoop(
 ): Promise<Float32Array> {
   const shape = latentShape(manifest, latentFrames, 1);
   const n = numel(shape);
-  const latents = initialLatents(new Rng(p.seed), latentFrames, n / latentFrames, manifest.scheduler.frame_noise_correlation ?? 0, scheduler.initNoiseSigma);
+  const latents = initialLatents(rng, latentFrames, n / latentFrames, manifest.scheduler.frame_noise_correlation ?? 0, sampler.initNoiseSigma);
   const batchShape = [2, ...shape.slice(1)];
   const sample = new Float32Array(2 * n);
-  const steps = scheduler.timesteps.length;
+  const steps = sampler.timesteps.length;
+  const dynamicGuidance = manifest.defaults.use_dynamic_cfg ?? false;
   const every = steps >= PROGRESS_LOG_MIN_STEPS ? Math.ceil(steps / 10) : 0;
 
   for (let i = 0; i < steps; i++) {
     signal.throwIfAborted();
-    const t = scheduler.timesteps[i];
+    const t = sampler.timesteps[i];
+    const guidance = guidanceScaleAt(p.guidanceScale, t, steps, dynamicGuidance);
     await inSpan(`denoise step ${i + 1}/${steps}`, { 'spool.step': i + 1, 'spool.steps': steps, 'spool.timestep': t }, async () => {
       // Row 0 is the unconditional (negative prompt) branch, row 1 the conditional one.
       sample.set(latents, 0);
       sample.set(latents, n);
       const v = await session.denoise(tensor('float32', batchShape, sample), embeddings, tensor('float32', [2], new Float32Array([t, t])), signal);
-      await inSpan('sampler update', { 'spool.guidance_scale': p.guidanceScale, 'spool.guidance_rescale': p.guidanceRescale }, () => {
-        scheduler.guidedStep(t, latents, v.data.subarray(0, n), v.data.subarray(n, 2 * n), p.guidanceScale, p.guidanceRescale);
+      await inSpan('sampler update', { 'spool.sampler': sampler.type, 'spool.guidance_scale': guidance, 'spool.guidance_rescale': p.guidanceRescale }, () => {
+        sampler.guidedStep(t, latents, v.data.subarray(0, n), v.data.subarray(n, 2 * n), guidance, p.guidanceRescale);
       });
     });
     onProgress?.({ phase: 'denoising', step: i + 1, steps });

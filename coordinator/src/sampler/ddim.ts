@@ -1,9 +1,8 @@
 /**
- * One CogVideoX DDIM step (eta = 0, v-prediction) and the classifier-free
- * guidance combine. Coefficients in float64; samples in any float array.
+ * One CogVideoX DDIM step (eta = 0, v-prediction): the formulas of diffusers'
+ * CogVideoXDDIMScheduler. Coefficients in float64; samples in any float array.
  */
-
-export type FloatArray = Float32Array | Float64Array;
+import type { FloatArray } from './sampler.ts';
 
 export interface DdimCoefficients {
   readonly t: number;
@@ -54,38 +53,4 @@ export function predictOriginal(c: DdimCoefficients, sample: FloatArray, modelOu
   const sa = Math.sqrt(c.alphaProdT);
   const sb = Math.sqrt(1 - c.alphaProdT);
   return Float64Array.from(sample, (x, i) => sa * x - sb * modelOutput[i]);
-}
-
-/**
- * Classifier-free guidance: u + g·(c − u), then, with a rescale φ > 0, scaled back
- * towards the spread of the conditional branch: φ·x·std(c)/std(x) + (1 − φ)·x over
- * all values of the video (Lin et al., "Common Diffusion Noise Schedules and Sample
- * Steps are Flawed": with zero terminal SNR, strong guidance otherwise over-saturates).
- * Writes into `out` and returns it.
- */
-export function cfgCombine<T extends FloatArray>(uncond: FloatArray, cond: FloatArray, guidance: number, out: T, rescale = 0): T {
-  if (uncond.length !== cond.length || out.length !== cond.length) {
-    throw new RangeError(`guidance: the two branches (${uncond.length}, ${cond.length}) and out (${out.length}) differ in size`);
-  }
-  if (!(rescale >= 0 && rescale <= 1)) throw new RangeError(`guidance rescale ${rescale} is outside 0..1`);
-  for (let i = 0; i < cond.length; i++) {
-    const u = uncond[i];
-    out[i] = u + guidance * (cond[i] - u);
-  }
-  if (rescale > 0) {
-    const spread = std(out);
-    const factor = spread > 0 ? rescale * (std(cond) / spread) + (1 - rescale) : 1;
-    for (let i = 0; i < out.length; i++) out[i] *= factor;
-  }
-  return out;
-}
-
-/** Standard deviation over all values (the ratio of two of them is what guidance rescale uses). */
-function std(x: FloatArray): number {
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += x[i];
-  const mean = sum / x.length;
-  let sq = 0;
-  for (let i = 0; i < x.length; i++) sq += (x[i] - mean) ** 2;
-  return Math.sqrt(sq / x.length);
 }

@@ -1,7 +1,7 @@
 /**
- * The CogVideoX DDIM noise schedule, in float64: scaled-linear betas, the SNR
- * shift, the zero-terminal-SNR rescale and trailing timestep spacing (the
- * formulas of diffusers' CogVideoXDDIMScheduler).
+ * The CogVideoX noise schedule, in float64: scaled-linear betas, the SNR shift,
+ * the zero-terminal-SNR rescale and trailing timestep spacing (the formulas
+ * diffusers' CogVideoXDDIMScheduler and CogVideoXDPMScheduler share).
  */
 import type { SchedulerConfig } from '@spool/shared';
 
@@ -47,6 +47,19 @@ export function alphasCumprod(cfg: ScheduleConfig): Float64Array {
   let ac = scaledLinearAlphasCumprod(cfg.num_train_timesteps, cfg.beta_start, cfg.beta_end);
   ac = shiftSnr(ac, cfg.snr_shift_scale);
   if (cfg.rescale_betas_zero_snr) ac = rescaleZeroTerminalSnr(ac);
+  return ac;
+}
+
+const tables = new Map<string, Float64Array>();
+
+/** ᾱ for a config, computed once per distinct schedule (every request of a model shares it; do not write to it). */
+export function cachedAlphasCumprod(cfg: ScheduleConfig): Float64Array {
+  const key = JSON.stringify([cfg.num_train_timesteps, cfg.beta_start, cfg.beta_end, cfg.snr_shift_scale, cfg.rescale_betas_zero_snr]);
+  let ac = tables.get(key);
+  if (!ac) {
+    ac = alphasCumprod(cfg);
+    tables.set(key, ac);
+  }
   return ac;
 }
 
