@@ -31,7 +31,7 @@ import onnx
 import torch
 import torch.nn as nn
 
-from models.cogvideox.onnx_dtype import DTYPES, cast_graph
+from models.cogvideox.onnx_dtype import cast_graph
 from models.cogvideox.vae import FRAME_BATCH, AutoencoderKLCogVideoX, chunk_bounds, load_vae_config, spatial_compression
 
 OPSET = 17
@@ -39,6 +39,8 @@ DECODER_FILE = "vae_decoder.onnx"
 NEXT_FILE = "vae_decoder_next.onnx"
 CACHE_IN = "conv_cache."
 CACHE_OUT = "conv_cache_out."
+# Compute types of the graphs (ONNX's Conv and InstanceNormalization have no bfloat16 type).
+VAE_DTYPES = ("float32", "float16")
 # Above this many bytes of weights a graph keeps them in ONNX external data (protobuf stops at 2 GiB).
 EXTERNAL_DATA_BYTES = 2_000_000_000
 
@@ -134,15 +136,15 @@ def export_vae_decoder(
     """Export the first-chunk and next-chunk graphs of ``vae`` (an ``AutoencoderKLCogVideoX``) for frames
     ``height`` x ``width`` (the config's ``sample_height`` / ``sample_width`` by default) into ``out_dir``.
 
-    ``dtype`` 'float16' / 'bfloat16' computes in that type inside (inputs and outputs stay float32);
+    ``dtype`` 'float16' computes in half precision inside (inputs and outputs stay float32);
     ``external_data`` None keeps weights in the .onnx file unless they pass 2 GB, True / False forces it
     (a ``<file>.data`` beside the graph, which onnxruntime loads by relative path).
 
     Returns ``{"vae": {"decoder", "scaling_factor", "chunked": {"next", "frame_batch"}}, "latent": {…},
     "files": [written files, relative to out_dir]}``.
     """
-    if dtype not in DTYPES:
-        raise ValueError("dtype must be one of %s" % ", ".join(DTYPES))
+    if dtype not in VAE_DTYPES:
+        raise ValueError("the VAE decoder computes in %s, not %r (ONNX's Conv has no bfloat16 type)" % (" or ".join(VAE_DTYPES), dtype))
     cfg = vae.config
     height = height or cfg["sample_height"]
     width = width or cfg["sample_width"]
@@ -247,7 +249,7 @@ def main(argv=None):
     ap.add_argument("--height", type=int, help="frame height (the config's sample_height by default)")
     ap.add_argument("--width", type=int, help="frame width (the config's sample_width by default)")
     ap.add_argument("--frame-batch", type=int, default=FRAME_BATCH, help="latent frames per chunk (2 as published)")
-    ap.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="compute type inside the graphs")
+    ap.add_argument("--dtype", default="float32", choices=VAE_DTYPES, help="compute type inside the graphs")
     ap.add_argument("--external-data", action="store_true", help="keep weights in <file>.data even below 2 GB")
     ap.add_argument("--reference", help="latent frame counts, e.g. 3,4,13: also write PyTorch decodes to OUT/reference")
     ap.add_argument("--reference-batch", type=int, default=2)
