@@ -16,8 +16,9 @@ resolution. Chunks are ``chunk_bounds(F, frame_batch)``: the first takes the odd
 of n latent frames gives 4(n-1)+1 frames when n is odd and 4n when even (13 latent frames in
 chunks 3, 2, 2, 2, 2, 2 give 9 + 5·8 = 49 frames).
 
-Command line (writes both graphs, ``vae.json`` with the manifest fields and, with
-``--reference``, PyTorch decodes of seeded latents for tests)::
+Command line (writes both graphs, ``vae.json`` with the manifest fields, with ``--parity``
+a ``parity.json`` for both graphs and, with ``--reference``, PyTorch decodes of seeded latents
+for tests)::
 
     /usr/bin/python3 -m models.cogvideox.vae_export --config tiny --out DIR --reference 3,4,13
 """
@@ -253,6 +254,7 @@ def main(argv=None):
     ap.add_argument("--external-data", action="store_true", help="keep weights in <file>.data even below 2 GB")
     ap.add_argument("--reference", help="latent frame counts, e.g. 3,4,13: also write PyTorch decodes to OUT/reference")
     ap.add_argument("--reference-batch", type=int, default=2)
+    ap.add_argument("--parity", action="store_true", help="also write OUT/parity.json for both graphs (spool-parity-1)")
     args = ap.parse_args(argv)
 
     cfg = load_vae_config(args.config)
@@ -275,6 +277,12 @@ def main(argv=None):
     if args.reference:
         frames = [int(x) for x in args.reference.split(",")]
         write_reference(vae, os.path.join(args.out, "reference"), frames, height=height, width=width, batch=args.reference_batch, frame_batch=args.frame_batch, seed=args.seed)
+    if args.parity:
+        files = vae_parity_files(vae, height=height, width=width, frame_batch=args.frame_batch, seed=args.seed)
+        fixture = {"format": "spool-parity-1", "tolerance": {"max_abs_diff": 1e-4, "sum_rel": 1e-4}, "files": files}
+        with open(os.path.join(args.out, "parity.json"), "w", encoding="utf-8") as f:
+            json.dump(fixture, f, separators=(",", ":"))
+            f.write("\n")
     print(json.dumps(result))
 
 

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MODELS_DIR, tensor, type ModelManifest, type ModelPackage, type Tensor } from '@spool/shared';
-import { toUint8Frames, VaeDecoderModel, vaeDecoderHandler } from '../src/index.ts';
-import { tinyPackage } from './helpers/model.ts';
+import { OnnxModel, toUint8Frames, VaeDecoderModel, vaeDecoderHandler } from '../src/index.ts';
+import { readParity, tinyPackage, toTensor } from './helpers/model.ts';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.dirname(MODELS_DIR);
@@ -73,7 +73,7 @@ describe.skipIf(!HAS_TOOLS)(`chunked CogVideoX VAE decode in onnxruntime-node${S
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), 'spool-vae-'));
-    fp32 = await exportVae('fp32', ['--reference', LATENT_FRAMES.join(','), '--reference-batch', '2']);
+    fp32 = await exportVae('fp32', ['--parity', '--reference', LATENT_FRAMES.join(','), '--reference-batch', '2']);
     reference = JSON.parse(readFileSync(path.join(fp32, 'reference', 'reference.json'), 'utf8')) as Reference;
   }, 180_000);
   afterAll(() => {
@@ -109,6 +109,29 @@ describe.skipIf(!HAS_TOOLS)(`chunked CogVideoX VAE decode in onnxruntime-node${S
       expect(d).toBeLessThanOrEqual(1e-4);
     } finally {
       await vae.close();
+    }
+  });
+
+  it('holds its parity fixture for both graphs', async () => {
+    const parity = readParity(fp32);
+    expect(Object.keys(parity.files)).toEqual(['vae_decoder.onnx', 'vae_decoder_next.onnx']);
+    for (const [file, fixture] of Object.entries(parity.files)) {
+      const model = await OnnxModel.load(path.join(fp32, file), opts, file);
+      try {
+        const out = await model.run(Object.fromEntries(Object.entries(fixture.inputs).map(([n, e]) => [n, toTensor(e)])));
+        let worst = 0;
+        for (const [name, exp] of Object.entries(fixture.outputs)) {
+          const got = out[name].data as Float32Array;
+          expect(out[name].shape, `${file}:${name}`).toEqual(exp.shape);
+          const ref = exp.data ?? exp.data_prefix!;
+          for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]));
+          if (exp.sum !== undefined) expect(Math.abs(got.reduce((a, v) => a + v, 0) - exp.sum)).toBeLessThanOrEqual(1e-4 * exp.abs_sum!);
+        }
+        report.push(`  parity ${file} (${Object.keys(fixture.outputs).length} outputs): ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThanOrEqual(1e-4);
+      } finally {
+        await model.close();
+      }
     }
   });
 
