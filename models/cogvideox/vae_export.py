@@ -29,6 +29,7 @@ import os
 import tempfile
 
 import onnx
+from onnx import numpy_helper
 import torch
 import torch.nn as nn
 
@@ -109,7 +110,7 @@ def _finish(tmp_path, path, dtype, external_data):
     model = onnx.load(tmp_path)
     model.producer_name = "spool-models"
     model = cast_graph(model, dtype)
-    weight_bytes = sum(len(t.raw_data) or onnx.numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
+    weight_bytes = sum(len(t.raw_data) or numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
     external = weight_bytes > EXTERNAL_DATA_BYTES if external_data is None else external_data
     data_file = os.path.basename(path) + ".data"
     if os.path.exists(os.path.join(os.path.dirname(path), data_file)):

@@ -3,7 +3,6 @@ formulas; the stage graphs' wrappers and export."""
 
 import contextlib
 import io
-import math
 import os
 import tempfile
 import unittest
