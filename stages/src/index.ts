@@ -9,6 +9,7 @@ export { textEncoderHandler } from './text-encoder/handler.ts';
 export { DenoiserShard, type ShardInput, type ShardOutput } from './denoiser/model.ts';
 export { denoiserGeometry, denoiserHandler, type DenoiserGeometry } from './denoiser/handler.ts';
 export { VaeDecoderModel } from './vae-decoder/model.ts';
+export { CACHE_IN, CACHE_OUT, cacheLinks, chunkBounds, concatFrames, sliceFrames, type CacheLink } from './vae-decoder/chunks.ts';
 export { toByte, toUint8Frames } from './vae-decoder/frames.ts';
 export { vaeDecoderHandler } from './vae-decoder/handler.ts';
 export { encodeVideo, ffmpegArgs, type FfmpegOptions } from './video-encoder/ffmpeg.ts';

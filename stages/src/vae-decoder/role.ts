@@ -12,7 +12,9 @@ export const loadVaeDecoderRole: RoleLoader = async ({ config, pkg }) => {
     metadata: {},
     description: `${pkg.manifest.name} VAE decoder`,
     warmUp: async () => {
-      const shape = latentShape(pkg.manifest, 1);
+      // enough latent frames for a chunked model to run its next-chunk graph too
+      const batch = model.frameBatch;
+      const shape = latentShape(pkg.manifest, batch === undefined ? 1 : 2 * batch);
       await handler({ meta: {}, tensors: { latents: tensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1))) } });
     },
     close: () => model.close(),
