@@ -3,11 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SpoolError, tensor, type Tensor } from '@spool/shared';
 import { videoEncoderHandler } from '../src/index.ts';
 
-const run = { ffmpegPath: process.env.SPOOL_FFMPEG ?? 'ffmpeg', timeoutMs: 30_000 };
+// A temp root of this test's own: other processes on the machine may be encoding too.
+const tmpRoot = mkdtempSync(path.join(tmpdir(), 'spool-video-test-'));
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
+const run = { ffmpegPath: process.env.SPOOL_FFMPEG ?? 'ffmpeg', timeoutMs: 30_000, tmpRoot };
 
 /** T frames of a white 8×8 square moving right over a dark blue background. */
 function movingSquare(T: number, H: number, W: number): Tensor<'uint8'> {
@@ -38,7 +41,7 @@ function topLevelBoxes(mp4: Uint8Array): string[] {
   return out;
 }
 
-const leftovers = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('spool-video-'));
+const leftovers = (): string[] => readdirSync(tmpRoot).filter((n) => n.startsWith('spool-video-'));
 
 describe('video encoder', () => {
   it('writes exactly num_frames of H.264 yuv420p at fps, scaled, with faststart', async () => {

@@ -16,6 +16,8 @@ export interface FfmpegOptions {
   readonly ffmpegPath: string;
   /** The encode is killed after this long. */
   readonly timeoutMs: number;
+  /** Where the per-encode temp folder goes; the system's temp folder when absent. */
+  readonly tmpRoot?: string;
 }
 
 const STDERR_LINES = 12;
@@ -39,7 +41,7 @@ export async function encodeVideo(frames: Tensor<'uint8'>, o: VideoOptions, run:
     throw wireError('SPOOL_ERR_BAD_MESSAGE', `video-encoder: num_frames ${o.numFrames} is more than the ${input.count} frames received`);
   }
   const bytes = frames.data.subarray(0, o.numFrames * input.height * input.width * 3);
-  const dir = await mkdtemp(path.join(tmpdir(), 'spool-video-'));
+  const dir = await mkdtemp(path.join(run.tmpRoot ?? tmpdir(), 'spool-video-'));
   const output = path.join(dir, 'out.mp4');
   try {
     await runFfmpeg(run, ffmpegArgs(input, o, output), bytes);
