@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { nkeys } from '@nats-io/nats-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readSeedFile } from '@spool/shared';
 import { credentialsReport, existingSet, keyAssignments, parseCredentialsArgs, refusal } from '../src/credentials.ts';
 import { parseLayout } from '../src/layout/parse.ts';
@@ -97,6 +97,8 @@ describe('credentialsReport', () => {
 describe('npm run credentials', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'spool-credentials-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // The npm script installs what is missing first, and says so on stderr; have that done before.
+  beforeAll(() => void spawnSync('bash', ['infra/bin/bootstrap.sh'], { cwd: REPO_ROOT, stdio: 'ignore', timeout: 300_000 }));
 
   const run = (args: string[], viaNpm = false): { status: number | null; stdout: string; stderr: string } => {
     const [cmd, argv] = viaNpm

@@ -52,6 +52,8 @@ describe('several hosts, on loopback: npm start against an external NATS over TL
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'spool-deploy-'));
+    // The npm scripts install what is missing first, and say so on stderr; have that done before.
+    spawnSync('bash', ['infra/bin/bootstrap.sh'], { cwd: REPO_ROOT, stdio: 'ignore', timeout: 300_000 });
     // 1. The keys, for the layout npm start runs, and the certificates.
     const made = spawnSync('npm', ['run', '--silent', 'credentials', '--', '--layout', 'infra/layout.json', '--model', MODEL_DIR, '--out', path.join(dir, 'keys')], {
       cwd: REPO_ROOT,
