@@ -162,7 +162,8 @@ def export_text_encoder(weights, cfg, path, dtype="float32", external_data=None,
     model = helper.make_model(graph, producer_name="spool-models", opset_imports=[helper.make_opsetid("", OPSET)])
     model.doc_string = "T5 v1.1 encoder (%d layers, d_model %d), weights %s" % (cfg.num_layers, cfg.d_model, dtype)
     onnx.save_model(model, path)
-    onnx.checker.check_model(path, full_check=True)
+    onnx.checker.check_model(path)  # by path: also checks the external data references
+    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)  # the graph alone, types and shapes
     return {"path": path, "data": os.path.basename(data_path) if data_path else None, "dtype": dtype, "weight_bytes": total}
 
 

@@ -17,8 +17,9 @@ way transformers' T5 converter does:
   SentencePiece's own normalization table (``nmt_nfkc``) and its whitespace rules;
 * pre-tokenizer ``Metaspace("▁", prepend_scheme "always")`` (``"first"`` for a
   tokenizer saved with ``legacy: false``);
-* the special tokens as added tokens (not normalized), a ``TemplateProcessing``
-  post-processor appending ``</s>``, a ``Metaspace`` decoder.
+* the special tokens as added tokens (not normalized), a ``Metaspace`` decoder;
+  no post-processor: the worker truncates and appends ``</s>`` itself, as it
+  does for every package.
 
 ``@huggingface/tokenizers`` 0.2.0 (Node) reads every part of it, but its
 ``Precompiled`` normalizer ignores the charsmap and approximates it with NFKC;
@@ -105,17 +106,7 @@ def t5_tokenizer_json(model, extra_ids=EXTRA_IDS, legacy=True):
         "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": normalizers},
         "pre_tokenizer": metaspace,
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": EOS, "type_id": 0}}],
-            "pair": [
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": EOS, "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 0}},
-                {"SpecialToken": {"id": EOS, "type_id": 0}},
-            ],
-            "special_tokens": {EOS: {"id": EOS, "ids": [EOS_ID], "tokens": [EOS]}},
-        },
+        "post_processor": None,  # the worker appends </s> itself (as for every package), after truncating
         "decoder": dict(metaspace),
         "model": {"type": "Unigram", "unk_id": model.unk_id, "vocab": vocab, "byte_fallback": False},
     }

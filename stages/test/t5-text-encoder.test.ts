@@ -164,7 +164,3 @@ describe.skipIf(!HAS_TOOLS)('T5 text encoder and SentencePiece tokenizer (tiny, 
     }
   });
 });
-
-describe.skipIf(HAS_TOOLS)('T5 text encoder and SentencePiece tokenizer', () => {
-  it(`needs the Python tooling ${SKIP}`, () => {});
-});
