@@ -172,6 +172,14 @@ def export_t5_module(model, path, **kwargs):
     return export_text_encoder(model.state_dict(), model.config, path, **kwargs)
 
 
+def i64(v):
+    return np.array(v, dtype=np.int64)
+
+
+def f32(v):
+    return np.array(v, dtype=np.float32)
+
+
 def _build(w, weights, cfg, shapes, dtype, keep_fp32):
     def weight(name):
         source = name
@@ -185,8 +193,6 @@ def _build(w, weights, cfg, shapes, dtype, keep_fp32):
             raise TextEncoderExportError("%s has shape %s, the config needs %s" % (name, tuple(array.shape), shapes[name]))
         return w.tensor(name, array, *_storage(name, dtype, keep_fp32))
 
-    i64 = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
-    f32 = lambda v: np.array(v, dtype=np.float32)  # noqa: E731
     D, H, M = cfg.d_model, cfg.num_heads, cfg.relative_attention_max_distance
     shape_bl = w.node("Shape", [INPUT])
     shape_heads = w.node("Concat", [shape_bl, w.const("heads_shape", i64([H, cfg.d_kv]))], axis=0)
@@ -212,7 +218,9 @@ def _build(w, weights, cfg, shapes, dtype, keep_fp32):
     def linear(x, name):
         stored = _storage(name, dtype, keep_fp32)[1]
         if stored != TensorProto.FLOAT:
-            x = cast16.setdefault(x, w.node("Cast", [x], to=stored))
+            if x not in cast16:  # one cast per activation, shared by the projections that read it
+                cast16[x] = w.node("Cast", [x], to=stored)
+            x = cast16[x]
         return to_float(w.node("Gemm", [x, weight(name)], transB=1), stored)
 
     def rms_norm(x, name):

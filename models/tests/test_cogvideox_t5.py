@@ -220,6 +220,11 @@ class OnnxExportTest(unittest.TestCase):
             wide = name.endswith(("wo.weight", "layer_norm.weight", "relative_attention_bias.weight"))
             self.assertEqual(kind, onnx.TensorProto.FLOAT if wide else onnx.TensorProto.FLOAT16, name)
         self.assertEqual(m.graph.output[0].type.tensor_type.elem_type, onnx.TensorProto.FLOAT)
+        read = {i for n in m.graph.node for i in n.input} | {o.name for o in m.graph.output}
+        self.assertEqual([n.name for n in m.graph.node if not set(n.output) & read], [])  # every cast is used
+        # per block one cast into float16 per activation read by projections (x, attention, x) and one back per projection
+        casts = sum(n.op_type == "Cast" for n in m.graph.node)
+        self.assertEqual(casts, 1 + self.cfg.num_layers * (3 + 6))
         self.assertLess(info["weight_bytes"], t5_onnx.export_t5_module(self.model, os.path.join(self.tmp.name, "x.onnx"))["weight_bytes"])
 
     def test_external_data_holds_the_exact_weights_at_aligned_offsets(self):
