@@ -33,6 +33,13 @@ describe('PromptTokenizer (cogvideox-tiny tokenizer.json)', () => {
     expect(truncated).toEqual([true, false]);
   });
 
+  it('does not append eos twice when the ids already end with it (as transformers\' T5 tokenizer)', () => {
+    const { inputIds, tokens } = tokenizer.encode(['red </s>', '</s> red']);
+    expect(row(inputIds.data, 0)).toEqual([11, eosId, ...Array(maxTokens - 2).fill(padId)]);
+    expect(row(inputIds.data, 1)).toEqual([eosId, 11, eosId, ...Array(maxTokens - 3).fill(padId)]);
+    expect(tokens).toEqual([2, 3]);
+  });
+
   it('maps unknown words to unk', () => {
     const ids = tokenizer.ids('Café zebra red');
     expect(ids).toEqual([unkId, unkId, 11]);

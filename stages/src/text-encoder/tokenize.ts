@@ -1,11 +1,15 @@
 /**
- * Prompt → fixed-length token ids, the way the model was trained: tokenize,
- * map unknown words to unk, truncate to max_tokens-1, append eos, pad with
- * pad. `@huggingface/tokenizers` does no padding or truncation itself.
+ * Prompt → fixed-length token ids, the way the model's pipeline tokenizes:
+ * tokenize, map unknown words to unk, truncate to max_tokens-1, append eos
+ * (unless the ids already end with it, as transformers' T5 tokenizer does),
+ * pad with pad. `@huggingface/tokenizers` does no padding or truncation itself.
+ * A tokenizer converted from a SentencePiece model is made to tokenize exactly
+ * as SentencePiece does (`sentencepiece.ts`).
  */
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { tensor, type ModelPackage, type Tensor } from '@spool/shared';
+import { useSentencePieceExactly, type TokenizerJson } from './sentencepiece.ts';
 
 export interface TokenizerSpec {
   readonly maxTokens: number;
@@ -30,14 +34,21 @@ export class PromptTokenizer {
 
   static fromPackage(pkg: ModelPackage): PromptTokenizer {
     const t = pkg.manifest.tokenizer;
-    const json = JSON.parse(readFileSync(pkg.resolve(t.file), 'utf8')) as object;
-    const config = t.config ? (JSON.parse(readFileSync(pkg.resolve(t.config), 'utf8')) as object) : {};
-    return new PromptTokenizer(new Tokenizer(json, config), {
+    return PromptTokenizer.fromFiles(pkg.resolve(t.file), t.config ? pkg.resolve(t.config) : undefined, {
       maxTokens: t.max_tokens,
       padId: t.pad_id,
       eosId: t.eos_id,
       unkId: t.unk_id,
     });
+  }
+
+  /** A tokenizer.json, its optional tokenizer_config.json and the padding rules. */
+  static fromFiles(file: string, configFile: string | undefined, spec: TokenizerSpec): PromptTokenizer {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as TokenizerJson;
+    const config = configFile ? (JSON.parse(readFileSync(configFile, 'utf8')) as object) : {};
+    const tokenizer = new Tokenizer(json, config);
+    useSentencePieceExactly(tokenizer, json);
+    return new PromptTokenizer(tokenizer, spec);
   }
 
   /** The ids of one prompt before truncation (unknown words as unk). */
@@ -54,7 +65,7 @@ export class PromptTokenizer {
     prompts.forEach((prompt, b) => {
       const ids = this.ids(prompt);
       const kept = ids.slice(0, maxTokens - 1);
-      kept.push(eosId);
+      if (kept.at(-1) !== eosId) kept.push(eosId);
       kept.forEach((id, i) => (data[b * maxTokens + i] = BigInt(id)));
       tokens.push(kept.length);
       truncated.push(ids.length > maxTokens - 1);
