@@ -49,6 +49,7 @@ export {
   MODELS_DIR,
   planFrames,
   SCHEDULER_TYPES,
+  sha256File,
   timeEmbedDim,
   verifyModelFiles,
   type FramePlan,

@@ -4,7 +4,7 @@
  * default and a real CogVideoX export are read by the same code.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deepFreeze } from './config.ts';
@@ -216,11 +216,24 @@ export function verifyModelFiles(pkg: ModelPackage, only?: readonly string[]): v
   const files = pkg.manifest.files ?? {};
   for (const [rel, digest] of Object.entries(files)) {
     if (only && !only.includes(rel)) continue;
-    const actual = createHash('sha256').update(readFileSync(pkg.resolve(rel))).digest('hex');
+    const actual = sha256File(pkg.resolve(rel));
     if (actual !== digest) {
       throw new ManifestError(`${pkg.resolve(rel)} does not match its sha256 in the manifest (the package is damaged or half-copied)`);
     }
   }
+}
+
+/** sha256 of a file read in pieces: a real model's weight files are far larger than one buffer may be. */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /** Whether a package holds a part of the model (every part when it does not say). */

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasComponent, loadModelPackage, ManifestError, MODELS_DIR, timeEmbedDim } from '../src/index.ts';
+import { createHash } from 'node:crypto';
+import { hasComponent, loadModelPackage, ManifestError, MODELS_DIR, sha256File, timeEmbedDim } from '../src/index.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -18,6 +19,15 @@ function packageWith(edit: (m: Record<string, any>) => void): string {
 }
 
 describe('model manifests', () => {
+  it('hashes a file in pieces as a whole-file sha256 would', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'spool-sha-'));
+    dirs.push(dir);
+    const bytes = Buffer.alloc(40 * 1024 * 1024 + 7, 0x5a);
+    bytes[123_456_78 % bytes.length] = 1;
+    writeFileSync(path.join(dir, 'big.bin'), bytes);
+    expect(sha256File(path.join(dir, 'big.bin'))).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
   it('loads every package the repository ships', () => {
     for (const name of ['cogvideox-tiny', 'cogvideox-mini']) {
       expect(loadModelPackage(path.join(MODELS_DIR, name)).manifest.name).toBe(name);
