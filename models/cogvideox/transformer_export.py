@@ -1,0 +1,375 @@
+"""ONNX stage graphs of the CogVideoX transformer, their parity fixture and manifest fields.
+
+``export_transformer(model, out_dir, ...)`` writes, under ``out_dir``::
+
+    transformer/embed.onnx      sample, encoder_hidden_states, timestep -> hidden_states, temb
+    transformer/block_NN.onnx   hidden_states, temb (+ rotary_cos, rotary_sin) -> hidden_states_out
+    transformer/head.onnx       hidden_states, temb -> sample
+
+opset 17, float32 inputs and outputs, dynamic batch and latent frames (the
+latent height and width are fixed at export). ``dtype`` chooses the precision
+inside: ``fp32``, or ``fp16`` / ``bf16`` weights and arithmetic (the timestep
+sinusoid and the rotary products stay float32, as in the pipeline). A reduced
+precision graph is traced in float64 with the float32 regions cast explicitly,
+then every float64 tensor becomes the target type, so fp16 and bf16 graphs
+have the same structure. A file whose weights exceed ``external_data_threshold``
+(2 GB) keeps them in ``<file>.data`` beside it.
+
+Entry point for tests and experiments (random weights, published structure)::
+
+    python3 -m models.cogvideox.transformer_export --config transformer-5b-tiny --out DIR
+"""
+
+import argparse
+import copy
+import json
+import os
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, numpy_helper
+
+from models.cogvideox.embeddings import rotary_3d
+from models.cogvideox.transformer import (
+    BlockStage,
+    CogVideoXTransformer,
+    EmbedStage,
+    HeadStage,
+    load_transformer_config,
+)
+from models.lib.parity import _round_input, _tensor
+
+OPSET = 17
+EXTERNAL_DATA_THRESHOLD = 2 * 1024**3
+DTYPES = {"fp32": TensorProto.FLOAT, "fp16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}
+ROTARY_THETA = 10000.0
+
+EMBED = "transformer/embed.onnx"
+HEAD = "transformer/head.onnx"
+
+
+def block_file(i):
+    return "transformer/block_%02d.onnx" % i
+
+
+def interface(kind, rotary):
+    """(input names, output names, dynamic axes) of an embed, block or head graph."""
+    video = {0: "batch", 1: "frames"}
+    seq = {0: "batch", 1: "sequence"}
+    batch = {0: "batch"}
+    if kind == "embed":
+        return (
+            ["sample", "encoder_hidden_states", "timestep"],
+            ["hidden_states", "temb"],
+            {"sample": video, "encoder_hidden_states": batch, "timestep": batch, "hidden_states": seq, "temb": batch},
+        )
+    if kind == "block":
+        names = ["hidden_states", "temb"] + (["rotary_cos", "rotary_sin"] if rotary else [])
+        axes = {"hidden_states": seq, "temb": batch, "hidden_states_out": seq}
+        if rotary:
+            axes.update({"rotary_cos": {0: "video_tokens"}, "rotary_sin": {0: "video_tokens"}})
+        return names, ["hidden_states_out"], axes
+    if kind == "head":
+        return ["hidden_states", "temb"], ["sample"], {"hidden_states": seq, "temb": batch, "sample": video}
+    raise KeyError(kind)
+
+
+def rotary_tables(cfg, height, width, frames):
+    """The rotary inputs of every block for F latent frames of a (height, width) latent grid."""
+    p = cfg.patch_size
+    return rotary_3d(
+        cfg.attention_head_dim, height // p, width // p, frames, cfg.sample_height // p, cfg.sample_width // p, ROTARY_THETA
+    )
+
+
+def example_inputs(cfg, kind, height, width, batch=2, frames=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    L, d = cfg.max_text_seq_length, cfg.inner_dim
+    if kind == "embed":
+        return (
+            torch.randn(batch, frames, cfg.in_channels, height, width, generator=g),
+            torch.randn(batch, L, cfg.text_embed_dim, generator=g),
+            torch.rand(batch, generator=g) * 999.0,
+        )
+    s = L + frames * (height // cfg.patch_size) * (width // cfg.patch_size)
+    args = (torch.randn(batch, s, d, generator=g), torch.randn(batch, cfg.time_embed_dim, generator=g))
+    if kind == "block" and cfg.use_rotary_positional_embeddings:
+        args += rotary_tables(cfg, height, width, frames)
+    return args
+
+
+def manifest_fields(cfg, num_blocks=None):
+    """The manifest's ``transformer`` section for these graphs."""
+    p = cfg.patch_size
+    fields = {
+        "embed": EMBED,
+        "blocks": [block_file(i) for i in range(cfg.num_layers if num_blocks is None else num_blocks)],
+        "head": HEAD,
+        "hidden_size": cfg.inner_dim,
+        "patch_size": p,
+        "num_heads": cfg.num_attention_heads,
+        "time_embed_dim": cfg.time_embed_dim,
+    }
+    if cfg.use_rotary_positional_embeddings:
+        fields["rotary"] = {
+            "type": "3d",
+            "head_dim": cfg.attention_head_dim,
+            "theta": ROTARY_THETA,
+            "base_height": cfg.sample_height // p,
+            "base_width": cfg.sample_width // p,
+        }
+    return fields
+
+
+def manifest_requirements(cfg, height, width, max_frames):
+    """What the rest of the manifest must agree with for these graphs to run."""
+    return {
+        "tokenizer.max_tokens": cfg.max_text_seq_length,
+        "text_encoder.hidden_size": cfg.text_embed_dim,
+        "latent.channels": cfg.in_channels,
+        "latent.temporal_compression": cfg.temporal_compression_ratio,
+        "latent_height": height,
+        "latent_width": width,
+        # the 2B's position table covers this many latent frames; rotary models any number
+        "max_latent_frames": None if cfg.use_rotary_positional_embeddings else max_frames,
+    }
+
+
+# ---------------------------------------------------------------- export
+
+
+def _bf16_tensor(name, array):
+    bits = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(torch.bfloat16).view(torch.int16)
+    t = TensorProto(name=name, data_type=TensorProto.BFLOAT16, dims=list(array.shape))
+    t.raw_data = bits.numpy().tobytes()
+    return t
+
+
+def _convert_tensor(t, target):
+    array = numpy_helper.to_array(t)
+    if target == TensorProto.FLOAT16:
+        return numpy_helper.from_array(array.astype(np.float16), t.name)
+    return _bf16_tensor(t.name, array)
+
+
+def retype_float64(model, target):
+    """Every float64 tensor, constant, cast and value type of the graph becomes ``target``."""
+    g = model.graph
+    for i, t in enumerate(g.initializer):
+        if t.data_type == TensorProto.DOUBLE:
+            g.initializer[i].CopyFrom(_convert_tensor(t, target))
+    for node in g.node:
+        for a in node.attribute:
+            if node.op_type == "Cast" and a.name == "to" and a.i == TensorProto.DOUBLE:
+                a.i = target
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.DOUBLE:
+                a.t.CopyFrom(_convert_tensor(a.t, target))
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.tensor_type.elem_type == TensorProto.DOUBLE:
+            vi.type.tensor_type.elem_type = target
+    left = [n.name or n.op_type for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.DOUBLE]
+    if left:
+        raise RuntimeError("float64 constants left after the conversion: %s" % left[:5])
+
+
+def _weight_bytes(model):
+    return sum(len(t.raw_data) or t.ByteSize() for t in model.graph.initializer)
+
+
+def _save(model, path, threshold):
+    data = os.path.basename(path) + ".data"
+    data_path = os.path.join(os.path.dirname(path), data)
+    if os.path.exists(data_path):
+        os.remove(data_path)
+    if _weight_bytes(model) > threshold:
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
+    else:
+        onnx.save_model(model, path)
+    onnx.checker.check_model(path, full_check=True)
+
+
+def export_stage(stage, kind, rel_path, cfg, out_dir, height, width, dtype="fp32", external_data_threshold=EXTERNAL_DATA_THRESHOLD):
+    """Export one stage module to ``out_dir/rel_path``; returns the absolute path."""
+    if dtype not in DTYPES:
+        raise ValueError("dtype must be one of %s (got %r)" % (", ".join(DTYPES), dtype))
+    path = os.path.join(out_dir, rel_path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    inputs, outputs, axes = interface(kind, cfg.use_rotary_positional_embeddings)
+    if dtype != "fp32":
+        stage = copy.deepcopy(stage).double()  # a copy of this stage's weights only
+    stage.eval()
+    with tempfile.TemporaryDirectory() as tmp:  # torch writes a model over 2 GB as one file per tensor
+        traced = os.path.join(tmp, "stage.onnx")
+        with torch.no_grad():
+            torch.onnx.export(
+                stage,
+                example_inputs(cfg, kind, height, width),
+                traced,
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                do_constant_folding=True,
+            )
+        model = onnx.load(traced)
+    if dtype != "fp32":
+        retype_float64(model, DTYPES[dtype])
+    model.producer_name = "spool-models"
+    _save(model, path, external_data_threshold)
+    return path
+
+
+def export_transformer(model, out_dir, height=None, width=None, max_frames=None, dtype="fp32",
+                       external_data_threshold=EXTERNAL_DATA_THRESHOLD, blocks=None):
+    """Write embed, every block (or the indices in ``blocks``) and head; returns the manifest's ``transformer`` section.
+
+    ``height`` / ``width``: the latent grid the package serves (the config's sample
+    size when omitted). ``max_frames``: latent frames the 2B's position table covers
+    (the config's, 13, when omitted; requests with more frames fail in the graph).
+    """
+    cfg = model.config
+    height = height or cfg.sample_height
+    width = width or cfg.sample_width
+    if height % cfg.patch_size or width % cfg.patch_size:
+        raise ValueError("the latent size %dx%d must be a multiple of the patch size %d" % (height, width, cfg.patch_size))
+    opts = dict(cfg=cfg, out_dir=out_dir, height=height, width=width, dtype=dtype, external_data_threshold=external_data_threshold)
+    export_stage(EmbedStage(model, height, width, max_frames), "embed", EMBED, **opts)
+    for i in range(cfg.num_layers) if blocks is None else blocks:
+        export_stage(BlockStage(model, i), "block", block_file(i), **opts)
+    export_stage(HeadStage(model, height, width), "head", HEAD, **opts)
+    return manifest_fields(cfg)
+
+
+# ---------------------------------------------------------------- parity fixture
+
+
+def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0, blocks=None, full_limit=2048):
+    """Seeded inputs and PyTorch outputs of embed, blocks and head, chained (``models.lib.parity``'s format).
+
+    Returns ``{"files": {rel_path: {"inputs", "outputs"}}}`` to merge into a package's
+    parity.json. ``blocks`` limits the blocks recorded (all by default; the chain runs
+    through every block either way).
+    """
+    cfg = model.config
+    height = height or cfg.sample_height
+    width = width or cfg.sample_width
+    g = torch.Generator().manual_seed(seed + 1000)
+    sample = _round_input(torch.randn(batch, frames, cfg.in_channels, height, width, generator=g))
+    text = _round_input(torch.randn(batch, cfg.max_text_seq_length, cfg.text_embed_dim, generator=g))
+    timestep = torch.tensor(([999.0, 421.0] * batch)[:batch])
+    rotary = tuple(_round_input(t) for t in rotary_tables(cfg, height, width, frames)) if model.uses_rotary else ()
+    files = {}
+
+    def record(rel, kind, stage, args, keep=True):
+        names_in, names_out, _ = interface(kind, model.uses_rotary)
+        with torch.no_grad():
+            out = stage(*args)
+        out = out if isinstance(out, tuple) else (out,)
+        if keep:
+            files[rel] = {
+                "inputs": {n: _tensor(t, True, full_limit) for n, t in zip(names_in, args)},
+                "outputs": {n: _tensor(t, False, full_limit) for n, t in zip(names_out, out)},
+            }
+        return out
+
+    model.eval()
+    hidden, temb = record(EMBED, "embed", EmbedStage(model, height, width, frames), (sample, text, timestep))
+    temb = _round_input(temb)
+    for i in range(cfg.num_layers):
+        keep = blocks is None or i in blocks
+        (hidden,) = record(block_file(i), "block", BlockStage(model, i), (_round_input(hidden), temb) + rotary, keep)
+    record(HEAD, "head", HeadStage(model, height, width), (_round_input(hidden), temb))
+    return {"files": files}
+
+
+# ---------------------------------------------------------------- command line (random weights)
+
+
+def random_transformer(cfg, seed=0):
+    """A transformer with seeded random weights; norm scales and shifts are perturbed so they matter."""
+    torch.manual_seed(seed)
+    model = CogVideoXTransformer(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".norm" in name or name.startswith("norm"):
+                p.add_(torch.randn_like(p) * 0.1)
+    return model
+
+
+def reference(model, height, width, frames, seed=0):
+    """PyTorch references for a test: the whole forward, the embed at 1 and all frames, rotary tables."""
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed + 2000)
+    t = torch.tensor([999.0, 421.0])
+    out = {"frames": frames, "height": height, "width": width}
+
+    def entry(x):
+        return {"dtype": "float32", "shape": list(x.shape), "data": [float(v) for v in x.detach().reshape(-1).numpy()]}
+
+    sample = _round_input(torch.randn(2, frames, cfg.in_channels, height, width, generator=g))
+    text = _round_input(torch.randn(2, cfg.max_text_seq_length, cfg.text_embed_dim, generator=g))
+    rotary = rotary_tables(cfg, height, width, frames) if model.uses_rotary else None
+    with torch.no_grad():
+        v = model(sample, text, t, rotary)
+    out["forward"] = {"inputs": {"sample": entry(sample), "encoder_hidden_states": entry(text), "timestep": entry(t)},
+                      "model_output": entry(v)}
+    out["embed"] = []
+    for f in sorted({1, EmbedStage(model, height, width).max_frames}):
+        s = _round_input(torch.randn(1, f, cfg.in_channels, height, width, generator=g))
+        with torch.no_grad():
+            # the table recomputed for exactly f frames, as the pipeline does for a size other than the config's
+            hidden, temb = EmbedStage(model, height, width, f)(s, text[:1], t[:1])
+        out["embed"].append({"sample": entry(s), "hidden_states": entry(hidden), "temb": entry(temb)})
+    p = cfg.patch_size
+    grids = [(height // p, width // p)] + [(height // p, max(1, width // p - 2))]  # the served grid and a cropped one
+    out["rotary"] = []
+    for gh, gw in grids:
+        for f in (1, 2, 13):
+            cos, sin = rotary_3d(cfg.attention_head_dim, gh, gw, f, cfg.sample_height // p, cfg.sample_width // p, ROTARY_THETA)
+            out["rotary"].append({"grid_height": gh, "grid_width": gw, "frames": f, "cos": entry(cos), "sin": entry(sin)})
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="python3 -m models.cogvideox.transformer_export",
+        description="Export a randomly initialised CogVideoX transformer (published structure) as stage graphs.",
+    )
+    ap.add_argument("--config", required=True, help="name in models/cogvideox/configs/ or a transformer/config.json path")
+    ap.add_argument("--out", required=True, help="package directory (graphs go to OUT/transformer/)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    ap.add_argument("--height", type=int, help="latent height (default: the config's sample_height)")
+    ap.add_argument("--width", type=int, help="latent width (default: the config's sample_width)")
+    ap.add_argument("--max-frames", type=int, help="latent frames the 2B's position table covers (default: the config's)")
+    ap.add_argument("--frames", type=int, default=2, help="latent frames of the parity fixture and the reference")
+    ap.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD,
+                    help="weights above this many bytes go to <file>.data (default 2 GB)")
+    ap.add_argument("--reference", help="also write PyTorch references (whole forward, embed, rotary tables) to this JSON file")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    cfg = load_transformer_config(args.config)
+    model = random_transformer(cfg, args.seed)
+    height, width = args.height or cfg.sample_height, args.width or cfg.sample_width
+    fields = export_transformer(model, args.out, height, width, args.max_frames, args.dtype, args.external_data_threshold)
+    max_frames = args.max_frames or cfg.latent_frames
+    summary = {"transformer": fields, "requires": manifest_requirements(cfg, height, width, max_frames), "dtype": args.dtype}
+    with open(os.path.join(args.out, "transformer.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+    fixture = transformer_parity(model, height, width, frames=args.frames, seed=args.seed)
+    fixture = {"format": "spool-parity-1", "tolerance": {"max_abs_diff": 1e-4, "sum_rel": 1e-4}, "prompts": [], **fixture}
+    with open(os.path.join(args.out, "parity.json"), "w", encoding="utf-8") as f:
+        json.dump(fixture, f, separators=(",", ":"))
+        f.write("\n")
+    if args.reference:
+        with open(args.reference, "w", encoding="utf-8") as f:
+            json.dump(reference(model, height, width, args.frames, args.seed), f, separators=(",", ":"))
+            f.write("\n")
+    print("wrote %s (%d blocks, %s)" % (os.path.join(args.out, "transformer"), cfg.num_layers, args.dtype))
+
+
+if __name__ == "__main__":
+    main()
