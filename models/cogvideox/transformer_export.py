@@ -321,7 +321,8 @@ def reference(model, height, width, frames, seed=0):
         with torch.no_grad():
             # the table recomputed for exactly f frames, as the pipeline does for a size other than the config's
             hidden, temb = EmbedStage(model, height, width, f)(s, text[:1], t[:1])
-        out["embed"].append({"sample": entry(s), "hidden_states": entry(hidden), "temb": entry(temb)})
+        out["embed"].append({"inputs": {"sample": entry(s), "encoder_hidden_states": entry(text[:1]), "timestep": entry(t[:1])},
+                             "hidden_states": entry(hidden), "temb": entry(temb)})
     p = cfg.patch_size
     grids = [(height // p, width // p)] + [(height // p, max(1, width // p - 2))]  # the served grid and a cropped one
     out["rotary"] = []
@@ -330,6 +331,16 @@ def reference(model, height, width, frames, seed=0):
             cos, sin = rotary_3d(cfg.attention_head_dim, gh, gw, f, cfg.sample_height // p, cfg.sample_width // p, ROTARY_THETA)
             out["rotary"].append({"grid_height": gh, "grid_width": gw, "frames": f, "cos": entry(cos), "sin": entry(sin)})
     return out
+
+
+def write_full_size_rotary(path):
+    """The published 5B's tables for 720 x 480 and 13 latent frames, raw little-endian float32 (cos, then sin)."""
+    cfg = load_transformer_config("transformer-5b")
+    cos, sin = rotary_tables(cfg, cfg.sample_height, cfg.sample_width, cfg.latent_frames)
+    np.concatenate([cos.numpy().reshape(-1), sin.numpy().reshape(-1)]).astype("<f4").tofile(path)
+    p = cfg.patch_size
+    return {"file": os.path.basename(path), "grid_height": cfg.sample_height // p, "grid_width": cfg.sample_width // p,
+            "frames": cfg.latent_frames, "rotary": manifest_fields(cfg)["rotary"]}
 
 
 def main(argv=None):
@@ -347,7 +358,8 @@ def main(argv=None):
     ap.add_argument("--frames", type=int, default=2, help="latent frames of the parity fixture and the reference")
     ap.add_argument("--external-data-threshold", type=int, default=EXTERNAL_DATA_THRESHOLD,
                     help="weights above this many bytes go to <file>.data (default 2 GB)")
-    ap.add_argument("--reference", help="also write PyTorch references (whole forward, embed, rotary tables) to this JSON file")
+    ap.add_argument("--reference", help="also write PyTorch references (whole forward, embed, rotary tables) to this JSON file "
+                    "(and, for a rotary model, the published 5B's full-size tables to rotary-5b.f32 beside it)")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     cfg = load_transformer_config(args.config)
@@ -365,8 +377,11 @@ def main(argv=None):
         json.dump(fixture, f, separators=(",", ":"))
         f.write("\n")
     if args.reference:
+        ref = reference(model, height, width, args.frames, args.seed)
+        if model.uses_rotary:
+            ref["rotary_full_size"] = write_full_size_rotary(os.path.join(os.path.dirname(os.path.abspath(args.reference)), "rotary-5b.f32"))
         with open(args.reference, "w", encoding="utf-8") as f:
-            json.dump(reference(model, height, width, args.frames, args.seed), f, separators=(",", ":"))
+            json.dump(ref, f, separators=(",", ":"))
             f.write("\n")
     print("wrote %s (%d blocks, %s)" % (os.path.join(args.out, "transformer"), cfg.num_layers, args.dtype))
 
