@@ -84,7 +84,7 @@ def rotary_tables(cfg, height, width, frames):
     )
 
 
-def example_inputs(cfg, kind, height, width, batch=2, frames=3, seed=0):
+def example_inputs(cfg, kind, height, width, batch=1, frames=1, seed=0):
     g = torch.Generator().manual_seed(seed)
     L, d = cfg.max_text_seq_length, cfg.inner_dim
     if kind == "embed":
@@ -372,7 +372,9 @@ def main(argv=None):
         json.dump(summary, f, indent=2)
         f.write("\n")
     fixture = transformer_parity(model, height, width, frames=args.frames, seed=args.seed)
-    fixture = {"format": "spool-parity-1", "tolerance": {"max_abs_diff": 1e-4, "sum_rel": 1e-4}, "prompts": [], **fixture}
+    # the references are float32 PyTorch: a reduced-precision graph is only that close to them
+    tol = 1e-4 if args.dtype == "fp32" else 1e-2
+    fixture = {"format": "spool-parity-1", "tolerance": {"max_abs_diff": tol, "sum_rel": tol}, "prompts": [], **fixture}
     with open(os.path.join(args.out, "parity.json"), "w", encoding="utf-8") as f:
         json.dump(fixture, f, separators=(",", ":"))
         f.write("\n")
