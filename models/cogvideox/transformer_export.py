@@ -21,6 +21,7 @@ Entry point for tests and experiments (random weights, published structure)::
 """
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -52,6 +53,38 @@ HEAD = "transformer/head.onnx"
 
 def block_file(i):
     return "transformer/block_%02d.onnx" % i
+
+
+# Submodules (state_dict prefixes) each stage runs.
+def stage_prefixes(kind, index=None):
+    if kind == "embed":
+        return ["patch_embed.", "time_embedding."]
+    if kind == "block":
+        return ["transformer_blocks.%d." % index]
+    return ["norm_final.", "norm_out.", "proj_out."]
+
+
+@contextlib.contextmanager
+def weights(model, prefixes, load):
+    """With ``load`` (name -> tensor, e.g. a safetensors reader), a model built on the meta device gets the
+    weights under ``prefixes`` for the duration, and gives the memory back after; without it, nothing to do."""
+    if load is None:
+        yield
+        return
+    modules = [model.get_submodule(p.rstrip(".")) for p in prefixes]
+    for prefix, module in zip(prefixes, modules):
+        module.to_empty(device="cpu")
+        with torch.no_grad():
+            for name, t in module.state_dict(keep_vars=True).items():
+                value = load(prefix + name)
+                if tuple(value.shape) != tuple(t.shape):
+                    raise ValueError("%s%s has shape %s in the checkpoint, the model needs %s" % (prefix, name, tuple(value.shape), tuple(t.shape)))
+                t.copy_(value)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.to_empty(device="meta")
 
 
 def interface(kind, rotary):
@@ -222,12 +255,15 @@ def export_stage(stage, kind, rel_path, cfg, out_dir, height, width, dtype="fp32
 
 
 def export_transformer(model, out_dir, height=None, width=None, max_frames=None, dtype="fp32",
-                       external_data_threshold=EXTERNAL_DATA_THRESHOLD, blocks=None):
+                       external_data_threshold=EXTERNAL_DATA_THRESHOLD, blocks=None, load=None):
     """Write embed, every block (or the indices in ``blocks``) and head; returns the manifest's ``transformer`` section.
 
     ``height`` / ``width``: the latent grid the package serves (the config's sample
     size when omitted). ``max_frames``: latent frames the 2B's position table covers
     (the config's, 13, when omitted; requests with more frames fail in the graph).
+    ``load``: for a model built with ``device="meta"``, a function from a state_dict
+    name to its tensor; each stage's weights are then read just before its export and
+    released after it, so a full-size model never sits in memory whole.
     """
     cfg = model.config
     height = height or cfg.sample_height
@@ -235,22 +271,25 @@ def export_transformer(model, out_dir, height=None, width=None, max_frames=None,
     if height % cfg.patch_size or width % cfg.patch_size:
         raise ValueError("the latent size %dx%d must be a multiple of the patch size %d" % (height, width, cfg.patch_size))
     opts = dict(cfg=cfg, out_dir=out_dir, height=height, width=width, dtype=dtype, external_data_threshold=external_data_threshold)
-    export_stage(EmbedStage(model, height, width, max_frames), "embed", EMBED, **opts)
+    with weights(model, stage_prefixes("embed"), load):
+        export_stage(EmbedStage(model, height, width, max_frames), "embed", EMBED, **opts)
     for i in range(cfg.num_layers) if blocks is None else blocks:
-        export_stage(BlockStage(model, i), "block", block_file(i), **opts)
-    export_stage(HeadStage(model, height, width), "head", HEAD, **opts)
+        with weights(model, stage_prefixes("block", i), load):
+            export_stage(BlockStage(model, i), "block", block_file(i), **opts)
+    with weights(model, stage_prefixes("head"), load):
+        export_stage(HeadStage(model, height, width), "head", HEAD, **opts)
     return manifest_fields(cfg)
 
 
 # ---------------------------------------------------------------- parity fixture
 
 
-def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0, blocks=None, full_limit=2048):
-    """Seeded inputs and PyTorch outputs of embed, blocks and head, chained (``models.lib.parity``'s format).
+def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0, blocks=None, full_limit=2048, load=None):
+    """Seeded inputs and float32 PyTorch outputs of embed, blocks and head, chained (``models.lib.parity``'s format).
 
     Returns ``{"files": {rel_path: {"inputs", "outputs"}}}`` to merge into a package's
     parity.json. ``blocks`` limits the blocks recorded (all by default; the chain runs
-    through every block either way).
+    through every block either way). ``load`` as for ``export_transformer``.
     """
     cfg = model.config
     height = height or cfg.sample_height
@@ -262,9 +301,9 @@ def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0
     rotary = tuple(_round_input(t) for t in rotary_tables(cfg, height, width, frames)) if model.uses_rotary else ()
     files = {}
 
-    def record(rel, kind, stage, args, keep=True):
+    def record(rel, kind, stage, args, keep=True, index=None):
         names_in, names_out, _ = interface(kind, model.uses_rotary)
-        with torch.no_grad():
+        with torch.no_grad(), weights(model, stage_prefixes(kind, index), load):
             out = stage(*args)
         out = out if isinstance(out, tuple) else (out,)
         if keep:
@@ -279,7 +318,7 @@ def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0
     temb = _round_input(temb)
     for i in range(cfg.num_layers):
         keep = blocks is None or i in blocks
-        (hidden,) = record(block_file(i), "block", BlockStage(model, i), (_round_input(hidden), temb) + rotary, keep)
+        (hidden,) = record(block_file(i), "block", BlockStage(model, i), (_round_input(hidden), temb) + rotary, keep, i)
     record(HEAD, "head", HeadStage(model, height, width), (_round_input(hidden), temb))
     return {"files": files}
 

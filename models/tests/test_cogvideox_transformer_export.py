@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from models.cogvideox.transformer import BlockStage, HeadStage, load_transformer_config
+from models.cogvideox.transformer import BlockStage, CogVideoXTransformer, HeadStage, load_transformer_config
 
 try:
     import onnx
@@ -123,6 +123,36 @@ class StageGraphTest(unittest.TestCase):
         self.assertEqual(sorted(block["inputs"]), ["hidden_states", "rotary_cos", "rotary_sin", "temb"])
         self.assertEqual(block["inputs"]["rotary_cos"]["shape"], [2 * 4 * 6, 16])
         self.assertEqual(fixture["files"]["transformer/head.onnx"]["outputs"]["sample"]["shape"], [1, 2, 16, 8, 12])
+
+    def test_a_meta_model_exports_stage_by_stage_from_a_loader(self):
+        # what the converter does with a full-size checkpoint: never the whole model in memory
+        state = self.model.state_dict()
+        seen = []
+
+        def load(name):
+            seen.append(name)
+            return state[name].half()  # published checkpoints are fp16 (2B) or bf16 (5B)
+
+        meta = CogVideoXTransformer(self.model.config, device="meta")
+        with tempfile.TemporaryDirectory() as out:
+            quiet(tx.export_transformer, meta, out, blocks=[1], load=load)
+            graph = onnx.load(os.path.join(out, tx.block_file(1))).graph
+            self.assertFalse(os.path.exists(os.path.join(out, tx.block_file(0))))
+        self.assertEqual(sorted(seen), sorted(k for k in state if not k.startswith("transformer_blocks.0.")))
+        self.assertTrue(all(p.is_meta for p in meta.parameters()))  # every stage's weights given back
+        half = {k: v.half().float() for k, v in state.items()}
+        weights = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+        self.assertTrue(any(torch.equal(torch.from_numpy(w.copy()), half["transformer_blocks.1.ff.net.2.bias"]) for w in weights.values()))
+        fixture = tx.transformer_parity(meta, batch=1, frames=1, load=load)
+        reference = CogVideoXTransformer(self.model.config)
+        reference.load_state_dict(half)
+        self.assertEqual(fixture, tx.transformer_parity(reference, batch=1, frames=1))
+
+    def test_a_loader_with_wrong_shapes_is_refused(self):
+        meta = CogVideoXTransformer(self.model.config, device="meta")
+        with self.assertRaisesRegex(ValueError, r"norm_final.weight has shape \(31,\) in the checkpoint, the model needs \(32,\)"):
+            with tx.weights(meta, tx.stage_prefixes("head"), lambda name: torch.zeros(31) if name == "norm_final.weight" else self.model.state_dict()[name]):
+                pass
 
     def test_command_line_help(self):
         out = io.StringIO()
