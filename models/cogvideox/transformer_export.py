@@ -12,8 +12,11 @@ inside: ``fp32``, or ``fp16`` / ``bf16`` weights and arithmetic (the timestep
 sinusoid and the rotary products stay float32, as in the pipeline). A reduced
 precision graph is traced in float64 with the float32 regions cast explicitly,
 then every float64 tensor becomes the target type, so fp16 and bf16 graphs
-have the same structure. A file whose weights exceed ``external_data_threshold``
-(2 GB) keeps them in ``<file>.data`` beside it.
+have the same structure (``onnx_files``). A file whose weights exceed
+``external_data_threshold`` (2 GB) keeps them in ``<file>.data`` beside it.
+``load`` exports a model built on the meta device stage by stage from a weight
+reader; ``manifest_fields`` is the manifest's ``transformer`` section. The parity
+fixture is ``transformer_parity.transformer_parity``.
 
 Entry point for tests and experiments (random weights, published structure)::
 
@@ -27,12 +30,11 @@ import json
 import os
 import tempfile
 
-import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, numpy_helper
 
 from models.cogvideox.embeddings import rotary_3d
+from models.cogvideox.onnx_files import DTYPES, EXTERNAL_DATA_THRESHOLD, retype_float64, save_graph
 from models.cogvideox.transformer import (
     BlockStage,
     CogVideoXTransformer,
@@ -40,11 +42,8 @@ from models.cogvideox.transformer import (
     HeadStage,
     load_transformer_config,
 )
-from models.lib.parity import _round_input, _tensor
 
 OPSET = 17
-EXTERNAL_DATA_THRESHOLD = 2 * 1024**3
-DTYPES = {"fp32": TensorProto.FLOAT, "fp16": TensorProto.FLOAT16, "bf16": TensorProto.BFLOAT16}
 ROTARY_THETA = 10000.0
 
 EMBED = "transformer/embed.onnx"
@@ -173,56 +172,6 @@ def manifest_requirements(cfg, height, width, max_frames):
 # ---------------------------------------------------------------- export
 
 
-def _bf16_tensor(name, array):
-    bits = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(torch.bfloat16).view(torch.int16)
-    t = TensorProto(name=name, data_type=TensorProto.BFLOAT16, dims=list(array.shape))
-    t.raw_data = bits.numpy().tobytes()
-    return t
-
-
-def _convert_tensor(t, target):
-    array = numpy_helper.to_array(t)
-    if target == TensorProto.FLOAT16:
-        return numpy_helper.from_array(array.astype(np.float16), t.name)
-    return _bf16_tensor(t.name, array)
-
-
-def retype_float64(model, target):
-    """Every float64 tensor, constant, cast and value type of the graph becomes ``target``."""
-    g = model.graph
-    for i, t in enumerate(g.initializer):
-        if t.data_type == TensorProto.DOUBLE:
-            g.initializer[i].CopyFrom(_convert_tensor(t, target))
-    for node in g.node:
-        for a in node.attribute:
-            if node.op_type == "Cast" and a.name == "to" and a.i == TensorProto.DOUBLE:
-                a.i = target
-            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.DOUBLE:
-                a.t.CopyFrom(_convert_tensor(a.t, target))
-    for vi in list(g.input) + list(g.output) + list(g.value_info):
-        if vi.type.tensor_type.elem_type == TensorProto.DOUBLE:
-            vi.type.tensor_type.elem_type = target
-    left = [n.name or n.op_type for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.DOUBLE]
-    if left:
-        raise RuntimeError("float64 constants left after the conversion: %s" % left[:5])
-
-
-def _weight_bytes(model):
-    return sum(len(t.raw_data) or t.ByteSize() for t in model.graph.initializer)
-
-
-def _save(model, path, threshold):
-    data = os.path.basename(path) + ".data"
-    data_path = os.path.join(os.path.dirname(path), data)
-    if os.path.exists(data_path):
-        os.remove(data_path)
-    if _weight_bytes(model) > threshold:
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
-    else:
-        onnx.save_model(model, path)
-    onnx.checker.check_model(path, full_check=True)
-
-
 def export_stage(stage, kind, rel_path, cfg, out_dir, height, width, dtype="fp32", external_data_threshold=EXTERNAL_DATA_THRESHOLD):
     """Export one stage module to ``out_dir/rel_path``; returns the absolute path."""
     if dtype not in DTYPES:
@@ -250,7 +199,7 @@ def export_stage(stage, kind, rel_path, cfg, out_dir, height, width, dtype="fp32
     if dtype != "fp32":
         retype_float64(model, DTYPES[dtype])
     model.producer_name = "spool-models"
-    _save(model, path, external_data_threshold)
+    save_graph(model, path, external_data_threshold)
     return path
 
 
@@ -281,48 +230,6 @@ def export_transformer(model, out_dir, height=None, width=None, max_frames=None,
     return manifest_fields(cfg)
 
 
-# ---------------------------------------------------------------- parity fixture
-
-
-def transformer_parity(model, height=None, width=None, batch=2, frames=2, seed=0, blocks=None, full_limit=2048, load=None):
-    """Seeded inputs and float32 PyTorch outputs of embed, blocks and head, chained (``models.lib.parity``'s format).
-
-    Returns ``{"files": {rel_path: {"inputs", "outputs"}}}`` to merge into a package's
-    parity.json. ``blocks`` limits the blocks recorded (all by default; the chain runs
-    through every block either way). ``load`` as for ``export_transformer``.
-    """
-    cfg = model.config
-    height = height or cfg.sample_height
-    width = width or cfg.sample_width
-    g = torch.Generator().manual_seed(seed + 1000)
-    sample = _round_input(torch.randn(batch, frames, cfg.in_channels, height, width, generator=g))
-    text = _round_input(torch.randn(batch, cfg.max_text_seq_length, cfg.text_embed_dim, generator=g))
-    timestep = torch.tensor(([999.0, 421.0] * batch)[:batch])
-    rotary = tuple(_round_input(t) for t in rotary_tables(cfg, height, width, frames)) if model.uses_rotary else ()
-    files = {}
-
-    def record(rel, kind, stage, args, keep=True, index=None):
-        names_in, names_out, _ = interface(kind, model.uses_rotary)
-        with torch.no_grad(), weights(model, stage_prefixes(kind, index), load):
-            out = stage(*args)
-        out = out if isinstance(out, tuple) else (out,)
-        if keep:
-            files[rel] = {
-                "inputs": {n: _tensor(t, True, full_limit) for n, t in zip(names_in, args)},
-                "outputs": {n: _tensor(t, False, full_limit) for n, t in zip(names_out, out)},
-            }
-        return out
-
-    model.eval()
-    hidden, temb = record(EMBED, "embed", EmbedStage(model, height, width, frames), (sample, text, timestep))
-    temb = _round_input(temb)
-    for i in range(cfg.num_layers):
-        keep = blocks is None or i in blocks
-        (hidden,) = record(block_file(i), "block", BlockStage(model, i), (_round_input(hidden), temb) + rotary, keep, i)
-    record(HEAD, "head", HeadStage(model, height, width), (_round_input(hidden), temb))
-    return {"files": files}
-
-
 # ---------------------------------------------------------------- command line (random weights)
 
 
@@ -337,52 +244,10 @@ def random_transformer(cfg, seed=0):
     return model
 
 
-def reference(model, height, width, frames, seed=0):
-    """PyTorch references for a test: the whole forward, the embed at 1 and all frames, rotary tables."""
-    cfg = model.config
-    g = torch.Generator().manual_seed(seed + 2000)
-    t = torch.tensor([999.0, 421.0])
-    out = {"frames": frames, "height": height, "width": width}
-
-    def entry(x):
-        return {"dtype": "float32", "shape": list(x.shape), "data": [float(v) for v in x.detach().reshape(-1).numpy()]}
-
-    sample = _round_input(torch.randn(2, frames, cfg.in_channels, height, width, generator=g))
-    text = _round_input(torch.randn(2, cfg.max_text_seq_length, cfg.text_embed_dim, generator=g))
-    rotary = rotary_tables(cfg, height, width, frames) if model.uses_rotary else None
-    with torch.no_grad():
-        v = model(sample, text, t, rotary)
-    out["forward"] = {"inputs": {"sample": entry(sample), "encoder_hidden_states": entry(text), "timestep": entry(t)},
-                      "model_output": entry(v)}
-    out["embed"] = []
-    for f in sorted({1, EmbedStage(model, height, width).max_frames}):
-        s = _round_input(torch.randn(1, f, cfg.in_channels, height, width, generator=g))
-        with torch.no_grad():
-            # the table recomputed for exactly f frames, as the pipeline does for a size other than the config's
-            hidden, temb = EmbedStage(model, height, width, f)(s, text[:1], t[:1])
-        out["embed"].append({"inputs": {"sample": entry(s), "encoder_hidden_states": entry(text[:1]), "timestep": entry(t[:1])},
-                             "hidden_states": entry(hidden), "temb": entry(temb)})
-    p = cfg.patch_size
-    grids = [(height // p, width // p)] + [(height // p, max(1, width // p - 2))]  # the served grid and a cropped one
-    out["rotary"] = []
-    for gh, gw in grids:
-        for f in (1, 2, 13):
-            cos, sin = rotary_3d(cfg.attention_head_dim, gh, gw, f, cfg.sample_height // p, cfg.sample_width // p, ROTARY_THETA)
-            out["rotary"].append({"grid_height": gh, "grid_width": gw, "frames": f, "cos": entry(cos), "sin": entry(sin)})
-    return out
-
-
-def write_full_size_rotary(path):
-    """The published 5B's tables for 720 x 480 and 13 latent frames, raw little-endian float32 (cos, then sin)."""
-    cfg = load_transformer_config("transformer-5b")
-    cos, sin = rotary_tables(cfg, cfg.sample_height, cfg.sample_width, cfg.latent_frames)
-    np.concatenate([cos.numpy().reshape(-1), sin.numpy().reshape(-1)]).astype("<f4").tofile(path)
-    p = cfg.patch_size
-    return {"file": os.path.basename(path), "grid_height": cfg.sample_height // p, "grid_width": cfg.sample_width // p,
-            "frames": cfg.latent_frames, "rotary": manifest_fields(cfg)["rotary"]}
-
-
 def main(argv=None):
+    # imported here: transformer_parity builds on this module
+    from models.cogvideox.transformer_parity import reference, transformer_parity, write_full_size_rotary
+
     ap = argparse.ArgumentParser(
         prog="python3 -m models.cogvideox.transformer_export",
         description="Export a randomly initialised CogVideoX transformer (published structure) as stage graphs.",

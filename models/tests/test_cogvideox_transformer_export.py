@@ -20,6 +20,7 @@ try:
     from onnx import TensorProto
 
     from models.cogvideox import transformer_export as tx
+    from models.cogvideox.transformer_parity import transformer_parity
 except ModuleNotFoundError as err:
     onnx = tx = None
     MISSING = err.name
@@ -117,7 +118,7 @@ class StageGraphTest(unittest.TestCase):
         self.assertEqual([n.op_type for n in graphs["fp16"].node], [n.op_type for n in graphs["bf16"].node])
 
     def test_parity_fixture_chains_the_stages(self):
-        fixture = tx.transformer_parity(self.model, batch=1, frames=2, blocks=[1])
+        fixture = transformer_parity(self.model, batch=1, frames=2, blocks=[1])
         self.assertEqual(sorted(fixture["files"]), ["transformer/block_01.onnx", "transformer/embed.onnx", "transformer/head.onnx"])
         block = fixture["files"]["transformer/block_01.onnx"]
         self.assertEqual(sorted(block["inputs"]), ["hidden_states", "rotary_cos", "rotary_sin", "temb"])
@@ -143,10 +144,10 @@ class StageGraphTest(unittest.TestCase):
         half = {k: v.half().float() for k, v in state.items()}
         weights = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
         self.assertTrue(any(torch.equal(torch.from_numpy(w.copy()), half["transformer_blocks.1.ff.net.2.bias"]) for w in weights.values()))
-        fixture = tx.transformer_parity(meta, batch=1, frames=1, load=load)
+        fixture = transformer_parity(meta, batch=1, frames=1, load=load)
         reference = CogVideoXTransformer(self.model.config)
         reference.load_state_dict(half)
-        self.assertEqual(fixture, tx.transformer_parity(reference, batch=1, frames=1))
+        self.assertEqual(fixture, transformer_parity(reference, batch=1, frames=1))
 
     def test_a_loader_with_wrong_shapes_is_refused(self):
         meta = CogVideoXTransformer(self.model.config, device="meta")
