@@ -81,6 +81,13 @@ function axisTables(dim: number, positions: Float32Array, theta: number): { cos:
   return { cos, sin };
 }
 
+function checkHeadDim(dim: number): number {
+  if (!Number.isInteger(dim) || dim % 8 !== 0) {
+    throw new Error(`transformer.rotary.head_dim ${dim} must be a multiple of 8 (a quarter for time, 3/8 each for rows and columns, in pairs)`);
+  }
+  return dim;
+}
+
 /** The rotary tables for F latent frames of a gridHeight × gridWidth patch grid. */
 export function rotaryTables(
   r: TransformerRotary,
@@ -88,8 +95,7 @@ export function rotaryTables(
   gridWidth: number,
   frames: number,
 ): { cos: Float32Array; sin: Float32Array } {
-  const dim = r.head_dim;
-  if (dim % 8 !== 0) throw new Error(`transformer.rotary.head_dim ${dim} must be a multiple of 8`);
+  const dim = checkHeadDim(r.head_dim);
   const dimT = dim / 4;
   const dimHW = (dim / 8) * 3;
   const crop = resizeCropRegion(gridHeight, gridWidth, r.base_height, r.base_width);
@@ -122,7 +128,9 @@ export class RotaryCache {
     private readonly gridHeight: number,
     private readonly gridWidth: number,
     private readonly keep = 16,
-  ) {}
+  ) {
+    checkHeadDim(rotary.head_dim);
+  }
 
   tensors(frames: number): { rotary_cos: Tensor<'float32'>; rotary_sin: Tensor<'float32'> } {
     const hit = this.byFrames.get(frames);
