@@ -1,9 +1,10 @@
 """CogVideoX 1.0 transformer (the published 2B and 5B), and its three kinds of stage.
 
 ``CogVideoXTransformer`` is built from a published ``transformer/config.json``
-(``load_transformer_config``, in ``transformer_config``); its ``state_dict()`` has exactly the published
-checkpoint's keys and shapes, so ``load_state_dict`` takes the diffusers
-weights as they are. Two position schemes:
+(``load_transformer_config``, in ``transformer_config``); its ``state_dict()``
+has exactly the published checkpoint's keys and shapes, so ``load_state_dict``
+takes the diffusers weights as they are. The text is always
+``max_text_seq_length`` (226) tokens, as the pipeline pads it. Two position schemes:
 
 * 2B (``use_rotary_positional_embeddings`` false): a 3D sin-cos table added to
   the video tokens in the patch embedding (a buffer, not in the checkpoint);
@@ -14,7 +15,7 @@ weights as they are. Two position schemes:
 The stages are views of one model sharing its weights, each one ONNX file:
 
 * ``EmbedStage``  sample [B, F, C, h, w], encoder_hidden_states [B, L, Dt],
-  timestep [B] -> hidden_states [B, L + F*(h/p)*(w/p), D] (text first), temb [B, T]
+  timestep [B] -> hidden_states [B, L + F*(h/p)*(w/p), D] (text first), temb [B, time_embed_dim]
 * ``BlockStage``  hidden_states, temb (+ rotary_cos, rotary_sin [F*(h/p)*(w/p), head_dim])
   -> hidden_states_out
 * ``HeadStage``   hidden_states, temb -> sample [B, F, C, h, w] (the v-prediction)
@@ -194,6 +195,9 @@ class CogVideoXTransformer(nn.Module):
         _, f, _, h, w = sample.shape
         if self.uses_rotary and rotary is None:
             raise ValueError("this transformer uses rotary positions: pass rotary=(cos, sin) from embeddings.rotary_3d")
+        if encoder_hidden_states.shape[1] != self.config.max_text_seq_length:
+            raise ValueError("encoder_hidden_states has %d tokens; the model takes max_text_seq_length=%d (pad the prompt)"
+                             % (encoder_hidden_states.shape[1], self.config.max_text_seq_length))
         stage = EmbedStage(self, h, w, f)
         hidden, temb = stage.tokens(sample, encoder_hidden_states, timestep)
         for block in self.transformer_blocks:
