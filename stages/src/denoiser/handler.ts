@@ -5,33 +5,10 @@
  */
 import { stageLabel, stageSubject, wireError, type ModelManifest, type StageHandler, type StageReply, type WireMessage } from '@spool/shared';
 import { checkTensors, type TensorSpec } from '../runtime/check-tensors.ts';
+import { denoiserGeometry, framesOfSequence, type DenoiserGeometry } from './geometry.ts';
 import type { DenoiserShard, ShardInput } from './model.ts';
 
-export interface DenoiserGeometry {
-  readonly tokens: number;
-  readonly textHidden: number;
-  readonly hidden: number;
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-  /** Sequence positions per latent frame. */
-  readonly patchesPerFrame: number;
-}
-
-export function denoiserGeometry(m: ModelManifest): DenoiserGeometry {
-  const height = m.video.height / m.latent.spatial_compression;
-  const width = m.video.width / m.latent.spatial_compression;
-  const p = m.transformer.patch_size;
-  return {
-    tokens: m.tokenizer.max_tokens,
-    textHidden: m.text_encoder.hidden_size,
-    hidden: m.transformer.hidden_size,
-    channels: m.latent.channels,
-    height,
-    width,
-    patchesPerFrame: (height / p) * (width / p),
-  };
-}
+export { denoiserGeometry, type DenoiserGeometry };
 
 /** Validates the message a shard receives and returns the shard input. */
 export function readShardInput(message: WireMessage, g: DenoiserGeometry, first: boolean, stage: string): ShardInput {
@@ -45,11 +22,10 @@ export function readShardInput(message: WireMessage, g: DenoiserGeometry, first:
   }
   const specs: Record<'hidden_states' | 'temb', TensorSpec> = {
     hidden_states: { dtype: 'float32', shape: ['B', 'S', g.hidden] },
-    temb: { dtype: 'float32', shape: ['B', g.hidden] },
+    temb: { dtype: 'float32', shape: ['B', g.timeEmbed] },
   };
   const { tensors, dims } = checkTensors(message.tensors, specs, stage);
-  const frames = (dims.S - g.tokens) / g.patchesPerFrame;
-  if (!Number.isInteger(frames) || frames < 1) {
+  if (framesOfSequence(g, dims.S) === undefined) {
     // Plain ASCII: the message travels in a NATS header, which carries nothing else.
     throw wireError(
       'SPOOL_ERR_BAD_MESSAGE',

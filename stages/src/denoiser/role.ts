@@ -22,7 +22,7 @@ export const loadDenoiserRole: RoleLoader = async ({ config, pkg }) => {
   };
 };
 
-/** The smallest valid input of a shard: batch 1, one latent frame. */
+/** The smallest valid input of a shard: batch 1, one latent frame (so a rotary shard also builds its F = 1 tables). */
 export function warmUpTensors(g: DenoiserGeometry, first: boolean): Record<string, Tensor> {
   const zeros = (shape: number[]): Tensor<'float32'> => tensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1)));
   if (first) {
@@ -32,5 +32,5 @@ export function warmUpTensors(g: DenoiserGeometry, first: boolean): Record<strin
       timestep: tensor('float32', [1], Float32Array.of(500)),
     };
   }
-  return { hidden_states: zeros([1, g.tokens + g.patchesPerFrame, g.hidden]), temb: zeros([1, g.hidden]) };
+  return { hidden_states: zeros([1, g.tokens + g.patchesPerFrame, g.hidden]), temb: zeros([1, g.timeEmbed]) };
 }
