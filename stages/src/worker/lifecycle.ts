@@ -20,7 +20,10 @@ import {
   stageLabel,
   startTelemetry,
   WORKER_METADATA,
+  hasComponent,
   type Env,
+  type ModelComponent,
+  type ModelManifest,
   type StageServer,
 } from '@spool/shared';
 import type { StageConfig } from '../config.ts';
@@ -61,6 +64,7 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
   try {
     machine.to('loading');
     const pkg = loadModelPackage(config.modelDir);
+    requireComponent(pkg.manifest, config.role);
     role = await (await roleLoader(config.role))({ config, pkg, log });
     const loadMs = machine.elapsedSince('loading');
     if (stopping) return await finish('stopped');
@@ -150,6 +154,24 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
     await telemetry.shutdown();
     return end === 'stopped' ? 0 : 1;
   }
+}
+
+/** The part of the model a role runs. */
+const COMPONENT_OF: Readonly<Record<StageConfig['role'], ModelComponent | undefined>> = {
+  'text-encoder': 'text_encoder',
+  denoiser: 'transformer',
+  'vae-decoder': 'vae',
+  'video-encoder': undefined,
+};
+
+/** Refuses, saying what to do, a role whose part this package does not hold (it was converted with --components). */
+function requireComponent(manifest: ModelManifest, role: StageConfig['role']): void {
+  const part = COMPONENT_OF[role];
+  if (!part || hasComponent(manifest, part)) return;
+  throw new Error(
+    `the package ${manifest.name} holds only ${(manifest.components ?? []).join(', ')}, not the ${part} a ${role} worker runs: ` +
+      `point SPOOL_MODEL_DIR at a package with it (npm run convert -- --components ${part} …)`,
+  );
 }
 
 /** Who sends this worker its frames. */
