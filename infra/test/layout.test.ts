@@ -53,6 +53,14 @@ describe('parseLayout', () => {
     }
   });
 
+  it('reads the CogVideoX-5B layout for eight GPUs, which covers its 42 blocks in six shards, one GPU each', () => {
+    const file = 'infra/layouts/cogvideox-5b-8gpu.json';
+    const r = resolveLayout(readLayoutFile(path.join(REPO_ROOT, file), file), { name: 'cogvideox-5b', blockCount: 42 }, file);
+    expect(r.shards.map((s) => `${s.blocks.start}:${s.blocks.end}`)).toEqual(['0:7', '7:14', '14:21', '21:28', '28:35', '35:42']);
+    const devices = r.workers.filter((w) => w.role !== 'video-encoder').map((w) => w.device);
+    expect(devices).toEqual(['cuda:0', 'cuda:1', 'cuda:2', 'cuda:3', 'cuda:4', 'cuda:5', 'cuda:6', 'cuda:7']);
+  });
+
   // Each refusal names the file, the JSON path and what to do.
   it.each([
     [[], 'test.json: a layout must be a JSON object with the keys text-encoder, denoiser, vae-decoder, video-encoder'],
