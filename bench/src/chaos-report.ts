@@ -78,6 +78,8 @@ export interface FaultSummary {
   /** Requests running when it struck, and how many of them came back as a valid video. */
   readonly in_flight: number;
   readonly in_flight_completed: number;
+  /** Of those completed, how many had stage calls sent again. */
+  readonly in_flight_retried: number;
   /** Seconds until a new process ran in its place, and until /info listed every worker again. */
   readonly replaced_after_s?: number;
   readonly full_strength_after_s?: number;
@@ -172,6 +174,7 @@ function summarizeFault(f: FaultRecord, requests: readonly RequestOutcome[], hea
     at: f.at,
     in_flight: inFlight.length,
     in_flight_completed: inFlight.filter(valid).length,
+    in_flight_retried: inFlight.filter((r) => r.outcome === 'retried').length,
     replaced_after_s: after(f.replaced_at),
     full_strength_after_s: after(f.full_strength_at),
     unhealthy_s: h.unhealthy_s,

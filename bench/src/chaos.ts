@@ -21,9 +21,10 @@ import { REPO_ROOT } from '@spool/infra';
 import { chaosChart, outcomeOf, summarizeChaos, type ChaosRun, type RequestOutcome } from './chaos-report.ts';
 import { Clock, secs, sleep } from './live/clock.ts';
 import { checkAnswers, generateAnswers } from './live/coordinator-log.ts';
-import { killProcess, type FaultRecord } from './live/faults.ts';
+import { caughtRunning, killProcess, type FaultRecord } from './live/faults.ts';
 import { HealthWatch } from './live/health.ts';
 import { finish, launch, leftBehind, stopLauncher } from './live/live-stack.ts';
+import type { ProcessTracker } from './live/processes.ts';
 import { runLoad } from './live/load.ts';
 import { machineFacts } from './live/machine.ts';
 import { checkAll } from './live/mp4.ts';
@@ -69,8 +70,14 @@ const LAYOUT = {
   'vae-decoder': { replicas: 1 },
   'video-encoder': { replicas: 1 },
 };
-/** Killed in turn, by label; SIGTERM to the launcher comes after them. */
-const TARGETS = ['denoise.0#0', 'vae-decoder', 'nats-server'];
+/**
+ * Killed in turn: a replica of denoiser shard 0 caught computing (so most
+ * likely in a call), the only VAE worker, nats-server; SIGTERM to the
+ * launcher comes after them.
+ */
+const TARGETS = ['a busy denoise.0 replica', 'vae-decoder', 'nats-server'];
+const resolveTarget = async (target: string, tracker: ProcessTracker): Promise<string> =>
+  target === TARGETS[0] ? ((await caughtRunning(tracker, 'denoise.0')) ?? 'denoise.0#0') : target;
 
 const clock = new Clock();
 const machine = machineFacts();
@@ -107,7 +114,7 @@ try {
   for (const [i, target] of TARGETS.entries()) {
     const at = settings.first_fault_s + i * settings.spacing_s;
     await until(at);
-    const { record, recovered } = await killProcess(target, ctx, at + settings.spacing_s - 0.5);
+    const { record, recovered } = await killProcess(await resolveTarget(target, tracker), ctx, at + settings.spacing_s - 0.5);
     faults.push(record);
     recoveries.push(recovered);
     say(`${secs(clock.now())} s: ${record.label}${record.pid ? ` (pid ${record.pid})` : ''}${record.error ? `: ${record.error}` : ''}; ${load.inFlight().length} requests in flight`);
@@ -163,7 +170,7 @@ try {
     `${s.refused.total} refused ${JSON.stringify(s.refused.by_code)}, ${s.failed.total} failed ${JSON.stringify(s.failed.by_code)}`);
   say(`latency of completed (s): p50 ${s.latency_s.p50}, p90 ${s.latency_s.p90}, p99 ${s.latency_s.p99}, max ${s.latency_s.max}`);
   for (const f of s.faults) {
-    say(`${f.label} at ${f.at} s: ${f.in_flight_completed}/${f.in_flight} in-flight requests completed; replaced after ${f.replaced_after_s ?? '—'} s, ` +
+    say(`${f.label} at ${f.at} s: ${f.in_flight_completed}/${f.in_flight} in-flight requests completed (${f.in_flight_retried} with stage calls sent again); replaced after ${f.replaced_after_s ?? '—'} s, ` +
       `all workers listed after ${f.full_strength_after_s ?? '—'} s; /health unhealthy ${f.unhealthy_s} s, healthy again after ${f.time_to_healthy_s ?? 'not before the next fault'} s`);
   }
   if (s.drain) {

@@ -128,6 +128,7 @@ describe('summarizeChaos', () => {
       at: 10,
       in_flight: 2,
       in_flight_completed: 2,
+      in_flight_retried: 1,
       replaced_after_s: 0.6,
       full_strength_after_s: 2,
       unhealthy_s: 1,

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { alive, commandOf, descendants, ProcessTracker, psTable, roleOf, rssMb, type PsEntry } from '../src/live/processes.ts';
+import { alive, commandOf, descendants, ProcessTracker, psTable, roleOf, rssMb, runningThreads, type PsEntry } from '../src/live/processes.ts';
 
 const GUARD = '/bin/sh -c exec 3<&0 "$@" </dev/null & server=$! … exit "$code" spool-nats-guard /usr/sbin/nats-server -c /tmp/spool-nats-rwBrSM/nats.conf';
 const worker = (args: string): string => `/usr/bin/node --import tsx stages/src/main.ts ${args} --model-dir /work/models/cogvideox-mini`;
@@ -97,12 +97,16 @@ describe('live process checks', () => {
       expect(commandOf(sleeper!.pid)).toBe('sleep 30');
       expect(alive(sleeper!.pid)).toBe(true);
       expect(rssMb(process.pid)).toBeGreaterThan(10);
+      // This thread is on the CPU while it runs this line; the sleeper is not.
+      expect(runningThreads(process.pid)).toBeGreaterThan(0);
+      expect(runningThreads(sleeper!.pid)).toBe(0);
       process.kill(sleeper!.pid, 'SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       // The sleeper's parent has reaped it; the shell itself is reaped by node.
       expect(alive(sleeper!.pid)).toBe(false);
       expect(alive(child.pid!)).toBe(false);
       expect(rssMb(sleeper!.pid)).toBeUndefined();
+      expect(runningThreads(sleeper!.pid)).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }

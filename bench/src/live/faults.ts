@@ -12,7 +12,7 @@
  */
 import { secs, sleep, type Clock } from './clock.ts';
 import { liveWorkers, type HealthWatch } from './health.ts';
-import type { ProcessTracker } from './processes.ts';
+import { runningThreads, type ProcessTracker } from './processes.ts';
 
 export interface FaultRecord {
   /** Seconds on the run's clock when the signal was sent. */
@@ -85,4 +85,22 @@ export async function killProcess(target: string, ctx: FaultContext, watchUntil:
     return record;
   })();
   return { record, recovered };
+}
+
+/**
+ * Of the processes with this role (replicas of a stage), the label of one
+ * caught with a thread on the CPU, looking every few milliseconds for at
+ * most `timeoutMs`: a worker computes only while it handles a call, so
+ * killing it then loses work that must be sent again. Undefined when none
+ * was caught running.
+ */
+export async function caughtRunning(tracker: ProcessTracker, role: string, timeoutMs = 2_000): Promise<string | undefined> {
+  const candidates = tracker.refresh().filter((t) => t.role === role);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const running = candidates.find((t) => runningThreads(t.pid) > 0);
+    if (running) return running.label;
+    await new Promise((r) => setImmediate(r));
+  }
+  return undefined;
 }

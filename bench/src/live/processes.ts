@@ -6,7 +6,7 @@
  * slot, so a restarted replica takes the label of the one it replaces.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface PsEntry {
   readonly pid: number;
@@ -170,4 +170,24 @@ export function rssMb(pid: number): number | undefined {
   }
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/** How many of a process's threads are running on a CPU now (state R in `/proc/<pid>/task/<tid>/stat`); 0 when it is gone. */
+export function runningThreads(pid: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  let running = 0;
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      if (stat[stat.lastIndexOf(')') + 2] === 'R') running++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return running;
 }
