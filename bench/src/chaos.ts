@@ -8,12 +8,14 @@
  * outcome is recorded (200s checked with ffprobe), with /health's changes,
  * each fault's recovery, the drain and the exit, and whether any process was
  * left behind. Writes bench/results/chaos.json and chaos.png. Bounded in time
- * and requests; stops by itself.
+ * and requests; stops by itself. Exits 1 when a request was lost, a process
+ * was left behind or the launcher did not stop by itself.
  *
  *   npm run chaos -- [--model models/cogvideox-mini] [--clients 3] [--frames 16] [--steps 20]
- *                    [--first-fault 15] [--spacing 20] [--linger 3] [--max-requests 3000] [--max-seconds 300] [--keep-logs]
+ *                    [--first-fault 15] [--spacing 20] [--linger 3] [--max-requests 3000] [--max-seconds 300] [--out-dir bench/results] [--keep-logs]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, readInt } from '@spool/shared';
@@ -150,6 +152,7 @@ try {
     machine,
     settings: { ...settings, layout: LAYOUT, targets: TARGETS, launcher_env: { SPOOL_RATE_LIMIT: '0' } },
     startup_s: stack.startupS,
+    load_average_end: os.loadavg().map((l) => Math.round(l * 100) / 100),
     processes_at_start: atStart,
     summary,
     faults,
@@ -182,6 +185,8 @@ try {
   say(`the coordinator's log: ${answers.logged} answers to /generate; the clients received ${answers.received}; videos answered but not received: ${answers.videos_not_received.length}`);
   say(`left behind: ${left.length === 0 ? 'nothing' : left.map((l) => `${l.label} (pid ${l.pid})`).join(', ')}`);
   say(`LOST: ${s.lost} (target 0)`);
+  // A run that missed its target says so to a script too.
+  if (s.lost > 0 || left.length > 0 || killed) process.exitCode = 1;
   const kept = finish(stack, keepLogs || s.lost > 0 || left.length > 0 || killed);
   say(`written ${path.relative(process.cwd(), path.join(outDir, 'chaos.json'))} and chaos.png${kept ? `; logs kept in ${kept}` : ''}`);
 } finally {

@@ -9,9 +9,11 @@
  * process grew. Bounded in requests and time; stops by itself.
  *
  *   npm run soak -- [--model models/cogvideox-mini] [--layout infra/layout.json] [--requests 300] [--clients 3]
- *                   [--frames 49] [--steps 30] [--warmup 6] [--sample-ms 1000] [--max-seconds 900] [--keep-logs]
+ *                   [--frames 49] [--steps 30] [--warmup 6] [--sample-ms 1000] [--max-seconds 900]
+ *                   [--growth-mb 5] [--growth-pct 5] [--out-dir bench/results] [--keep-logs]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, readInt } from '@spool/shared';
@@ -131,6 +133,7 @@ try {
     machine,
     settings: { ...settings, layout: path.relative(REPO_ROOT, layoutFile), launcher_env: { SPOOL_RATE_LIMIT: '0' } },
     startup_s: stack.startupS,
+    load_average_end: os.loadavg().map((l) => Math.round(l * 100) / 100),
     summary,
     launcher_exit: { ...exit, killed },
     left_behind: left,
@@ -152,6 +155,8 @@ try {
       `late slope ${g.late_slope_mb_per_min} MB/min${g.restarts ? `; ${g.restarts} restarts` : ''})${g.grew ? '  GREW' : ''}`);
   }
   say(s.grew.length === 0 ? 'RSS: no process grew' : `RSS: ${grewText}`);
+  // Growth is reported; a request without its video or a process left behind fails the run.
+  if (s.completed < s.sent || left.length > 0 || killed) process.exitCode = 1;
   const kept = finish(stack, keepLogs || s.grew.length > 0 || left.length > 0 || killed || s.completed < s.sent);
   say(`written ${path.relative(process.cwd(), path.join(outDir, 'soak.json'))} and soak.png${kept ? `; logs kept in ${kept}` : ''}`);
 } finally {

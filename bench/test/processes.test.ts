@@ -65,8 +65,12 @@ describe('ProcessTracker', () => {
     expect(labels.get('denoise.0#0')).toBe(150);
     expect(labels.get('denoise.0#1')).toBe(102);
 
+    // A fork of the worker on its way to exec (the video encoder starting ffmpeg) is not another worker.
+    table = table.concat({ pid: 155, ppid: 103, args: vae });
+    expect(tracker.refresh().filter((t) => t.role === 'vae-decoder').map((t) => t.pid)).toEqual([103]);
+
     // A restarted single worker keeps its plain label; everything ever seen is remembered.
-    table = table.filter((e) => e.pid !== 103).concat({ pid: 160, ppid: 100, args: vae });
+    table = table.filter((e) => e.pid !== 103 && e.pid !== 155).concat({ pid: 160, ppid: 100, args: vae });
     expect(tracker.refresh().find((t) => t.label === 'vae-decoder')?.pid).toBe(160);
     expect(tracker.seen().map((t) => t.pid).sort()).toEqual([100, 101, 102, 103, 150, 160]);
   });

@@ -65,6 +65,9 @@ export function roleOf(args: string): string | undefined {
   return undefined;
 }
 
+/** Roles of the processes the launcher starts itself: the coordinator and the workers. */
+const LAUNCHER_CHILDREN = (role: string): boolean => role !== 'launcher' && role !== 'nats-server' && role !== 'nats-guard' && role !== 'ffmpeg';
+
 /** Roles that are short-lived helpers rather than the stack's own processes. */
 export const HELPER_ROLES: ReadonlySet<string> = new Set(['nats-guard', 'ffmpeg']);
 
@@ -106,6 +109,9 @@ export class ProcessTracker {
     for (const e of fresh) {
       const role = roleOf(e.args);
       if (role === undefined) continue;
+      // The stack's own processes are the launcher's children; a child of a worker with the
+      // worker's command line is a fork on its way to exec (ffmpeg), not another worker.
+      if (LAUNCHER_CHILDREN(role) && e.ppid !== this.root) continue;
       const t: Tracked = { pid: e.pid, role, label: this.labelFor(role), args: e.args };
       this.labels.set(e.pid, t);
       this.everSeen.set(e.pid, t);
