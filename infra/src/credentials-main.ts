@@ -10,6 +10,8 @@
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DEFAULT_CALL_TIMEOUT_MS,
+  readInt,
   busIdentities,
   ConfigError,
   createBusCredentials,
@@ -44,7 +46,9 @@ function main(): void {
   for (const f of existing.files) unlinkSync(path.join(out, f));
 
   const shards = layout.shards.length;
-  writeBusCredentials(out, createBusCredentials(busIdentities(shards), { model: manifest.name, shards }));
+  // Stages may answer a call for as long as the coordinator waits for it (its SPOOL_STAGE_TIMEOUT_MS).
+  const callTimeoutMs = readInt(process.env, 'SPOOL_STAGE_TIMEOUT_MS', DEFAULT_CALL_TIMEOUT_MS, { min: 100, max: 3_600_000 });
+  writeBusCredentials(out, createBusCredentials(busIdentities(shards), { model: manifest.name, shards, callTimeoutMs }));
   process.stdout.write(credentialsReport({ model: manifest.name, layout, out: args.out, replaced: existing.files }));
 }
 

@@ -13,6 +13,7 @@ import {
   connectNats,
   COORDINATOR_IDENTITY,
   createBusCredentials,
+  DEFAULT_CALL_TIMEOUT_MS,
   discoverWorkers,
   inboxPrefix,
   keyFileOf,
@@ -116,7 +117,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let extraConfig: string | undefined;
   if (!opts.natsUrl) {
     ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
-    const creds = createBusCredentials(busIdentities(shards), { model, shards });
+    // Stages may answer a call for as long as the coordinator waits for it.
+    const callTimeoutMs = Number(opts.coordinatorEnv?.SPOOL_STAGE_TIMEOUT_MS ?? opts.env?.SPOOL_STAGE_TIMEOUT_MS ?? DEFAULT_CALL_TIMEOUT_MS);
+    const creds = createBusCredentials(busIdentities(shards), { model, shards, callTimeoutMs });
     writeBusCredentials(ownKeys, creds);
     extraConfig = creds.authorization;
   }

@@ -56,6 +56,12 @@ describe('permissions', () => {
     expect(permissionsFor('launcher', d)).toEqual({ publish: ['$SRV.>'], subscribe: ['_spool.in.cogvideox-mini.launcher.>'] });
   });
 
+  it("lets a stage answer a call only as long as the coordinator waits for it", () => {
+    expect(permissionsFor('denoise-1', d).responses).toEqual({ max: 100_000, expiresMs: 90_000 });
+    expect(permissionsFor('denoise-1', { ...d, callTimeoutMs: 600_000 }).responses?.expiresMs).toBe(630_000);
+    expect(authorizationBlock([{ identity: 'vae-decoder', publicKey: 'U' + 'A'.repeat(55) }], d)).toContain('allow_responses: { max: 100000, expires: "90s" }');
+  });
+
   it('knows no identity outside the deployment', () => {
     expect(() => permissionsFor('denoise-3', d)).toThrow(/not an identity of a 3-shard deployment/);
     expect(() => permissionsFor('admin', d)).toThrow(/not an identity/);

@@ -29,14 +29,27 @@ export interface Permissions {
 export interface Deployment {
   readonly model: string;
   readonly shards: number;
+  /**
+   * The coordinator's bound on one stage call (SPOOL_STAGE_TIMEOUT_MS, 60 s by
+   * default): a worker may answer a call it received for this long, plus a margin.
+   */
+  readonly callTimeoutMs?: number;
 }
 
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+/** How long past the call timeout a late answer is still let through (it is dropped by the caller anyway). */
+const RESPONSE_MARGIN_MS = 30_000;
+
 /**
- * A worker answers a call with heartbeats (one a second by default) and its
- * result; a call lasts at most the request deadline. Both bounds are generous
- * so that a slow stage on a large model is never cut off.
+ * A worker answers a call with heartbeats and its result, for as long as the
+ * coordinator waits for it (its stage call timeout). The server keeps one entry
+ * per reply subject a stage received until it expires, so the expiry follows
+ * the call timeout: an hour-long expiry kept an hour of calls in nats-server's
+ * memory and made every delivery to a busy stage scan them.
  */
-export const STAGE_RESPONSES: ResponsePermission = Object.freeze({ max: 100_000, expiresMs: 60 * 60_000 });
+export function stageResponses(d: Pick<Deployment, 'callTimeoutMs'>): ResponsePermission {
+  return Object.freeze({ max: 100_000, expiresMs: (d.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + RESPONSE_MARGIN_MS });
+}
 /** The coordinator answers only chunk pulls of the frames it sends. */
 export const COORDINATOR_RESPONSES: ResponsePermission = Object.freeze({ max: 1, expiresMs: 10 * 60_000 });
 
@@ -103,7 +116,7 @@ export function permissionsFor(identity: string, d: Deployment): Permissions {
   return {
     publish: [...(next ? [next] : []), chunksOf(upstream)],
     subscribe: [stageSubject(model, self.role, self.shard), `${inbox(identity)}.>`, ...discoverySubjects(serviceNameFor(self.role, self.shard))],
-    responses: STAGE_RESPONSES,
+    responses: stageResponses(d),
   };
 }
 
