@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as Fn
 
 from models.cogvideox.embeddings import apply_rotary, sincos_3d, timestep_sinusoid
+from models.cogvideox.fused_attention import exporting, multi_head_attention
 from models.cogvideox.transformer_config import (  # noqa: F401 (the module's public API)
     CONFIG_DIR,
     TransformerConfig,
@@ -95,16 +96,23 @@ class Attention(nn.Module):
     def _heads(self, x):
         return x.reshape(x.shape[0], -1, self.heads, self.head_dim).transpose(1, 2)
 
+    def _tokens(self, x):
+        return x.transpose(1, 2).reshape(x.shape[0], -1, self.heads * self.head_dim)
+
     def forward(self, x, text_len, rotary=None):
         q = self.norm_q(self._heads(self.to_q(x)))
         k = self.norm_k(self._heads(self.to_k(x)))
-        v = self._heads(self.to_v(x))
         if rotary is not None:
             cos, sin = rotary
             q = torch.cat([q[:, :, :text_len], apply_rotary(q[:, :, text_len:], cos, sin)], dim=2)
             k = torch.cat([k[:, :, :text_len], apply_rotary(k[:, :, text_len:], cos, sin)], dim=2)
-        w = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)), dim=-1)
-        o = torch.matmul(w, v).transpose(1, 2).reshape(x.shape[0], -1, self.heads * self.head_dim)
+        scale = 1.0 / math.sqrt(self.head_dim)
+        if exporting():
+            # one MultiHeadAttention node: no [B, heads, S, S] scores in the graph
+            o = multi_head_attention(self._tokens(q), self._tokens(k), self.to_v(x), self.heads, scale)
+        else:
+            w = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale, dim=-1)
+            o = self._tokens(torch.matmul(w, self._heads(self.to_v(x))))
         return self.to_out[1](self.to_out[0](o))
 
 

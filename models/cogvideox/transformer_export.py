@@ -7,7 +7,9 @@
     transformer/head.onnx       hidden_states, temb -> sample
 
 opset 17, float32 inputs and outputs, dynamic batch and latent frames (the
-latent height and width are fixed at export). ``dtype`` chooses the precision
+latent height and width are fixed at export). A block's attention is one
+``com.microsoft::MultiHeadAttention`` node (``fused_attention``; the block graphs
+also import that domain, version 1), so no graph holds the [B, heads, S, S] scores. ``dtype`` chooses the precision
 inside: ``fp32``, or ``fp16`` / ``bf16`` weights and arithmetic (the timestep
 sinusoid and the rotary products stay float32, as in the pipeline). A reduced
 precision graph is traced in float64 with the float32 regions cast explicitly,
@@ -33,6 +35,7 @@ import tempfile
 import onnx
 import torch
 
+from models.cogvideox import fused_attention
 from models.cogvideox.embeddings import rotary_3d
 from models.cogvideox.onnx_files import DTYPES, EXTERNAL_DATA_THRESHOLD, retype_float64, save_graph
 from models.cogvideox.transformer import (
@@ -193,6 +196,7 @@ def export_stage(stage, kind, rel_path, cfg, out_dir, height, width, dtype="fp32
                 output_names=outputs,
                 dynamic_axes=axes,
                 opset_version=OPSET,
+                custom_opsets=fused_attention.OPSETS if kind == "block" else None,
                 do_constant_folding=True,
             )
         model = onnx.load(traced)

@@ -4,6 +4,8 @@
  * (`python3 -m models.cogvideox.transformer_export`), then every stage graph in
  * onnxruntime-node against PyTorch, the real shards and handlers in a chain of two
  * against PyTorch's whole forward, and the worker's rotary tables against PyTorch's.
+ * The blocks attend through onnxruntime's com.microsoft::MultiHeadAttention (its CPU
+ * kernels here, in float32 and float16), so these runs check that operator too.
  * Needs Debian's python3-torch and python3-onnx; skipped without them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
