@@ -29,9 +29,9 @@ import { registerStatusRoutes } from './http/status-routes.ts';
 import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
-import { StepBatcher } from './pipeline/step-batcher.ts';
-import type { BatchPolicy } from './scheduler/step-batching.ts';
-import { AdmissionQueue } from './scheduler/admission-queue.ts';
+import { StepBatcher } from './batching/step-batcher.ts';
+import { batchPolicy } from './batching/plan.ts';
+import { AdmissionQueue } from './admission/admission-queue.ts';
 import type { Topology } from './topology.ts';
 
 export interface BuildOptions {
@@ -143,7 +143,10 @@ export function build(opts: BuildOptions): FastifyInstance {
     pipeline: opts.pipeline,
     topology: opts.topology,
     admission,
-    batcher: new StepBatcher(opts.pipeline, batchPolicy(opts)),
+    batcher: new StepBatcher(
+      opts.pipeline,
+      batchPolicy({ windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH }, opts.maxCallsInFlight),
+    ),
     board,
     inFlight,
     apiTokens: opts.apiTokens,
@@ -152,9 +155,3 @@ export function build(opts: BuildOptions): FastifyInstance {
   return app;
 }
 
-/** The step batcher's policy: fixed, or read again at every decision when the depth is a function. */
-function batchPolicy(opts: BuildOptions): BatchPolicy | (() => BatchPolicy) {
-  const base = { windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH };
-  const depth = opts.maxCallsInFlight;
-  return typeof depth === 'function' ? () => ({ ...base, maxInFlight: depth() }) : { ...base, maxInFlight: depth };
-}

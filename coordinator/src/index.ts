@@ -16,9 +16,8 @@ export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorError
 export { InFlight } from './http/in-flight.ts';
 export { RequestBoard, type RequestOutlook, type RequestState, type RequestSummary } from './http/request-board.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
-export { NatsPipeline, runGeneration, StepBatcher } from './pipeline/index.ts';
+export { NatsPipeline, runGeneration } from './pipeline/index.ts';
 export type {
-  BatchStats,
   DenoiseSession,
   EncodedVideo,
   GenerationParams,
@@ -36,32 +35,27 @@ export {
   AdmissionQueue,
   AdmissionRefusedError,
   AdmissionState,
-  batchKey,
   forecastWaits,
   MAX_RETRY_AFTER_S,
   MIN_RETRY_AFTER_S,
-  planBatches,
   PRIOR_MS_PER_STEP_FRAME,
   RateBuckets,
   retryAfterSeconds,
   ServiceTime,
   type Admission,
   type AdmissionLimits,
-  type BatchingState,
-  type BatchPlan,
-  type BatchPolicy,
   type Estimate,
   type Forecast,
   type ForecastInput,
   type Holding,
   type Job,
   type Outlook,
-  type PendingCall,
   type RateLimit,
   type RefusalReason,
   type ServiceModel,
   type Slot,
-} from './scheduler/index.ts';
+} from './admission/index.ts';
+export { batchKey, batchPolicy, planBatches, StepBatcher, type BatchingState, type BatchPlan, type BatchPolicy, type BatchStats, type PendingCall } from './batching/index.ts';
 export { listen } from './server.ts';
 export {
   DiscoveredTopology,

@@ -12,8 +12,8 @@ import { Type } from '@sinclair/typebox';
 import { isSpoolError, SpoolError } from '@spool/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coordinatorError, reasonPhrase, type CoordinatorErrorCode } from '../errors.ts';
-import { MIN_RETRY_AFTER_S, type RefusalReason } from '../scheduler/admission.ts';
-import { AdmissionRefusedError } from '../scheduler/admission-queue.ts';
+import { MIN_RETRY_AFTER_S, type RefusalReason } from '../admission/admission.ts';
+import { AdmissionRefusedError } from '../admission/admission-queue.ts';
 import { callerOf } from './auth.ts';
 import { formatBodyIssues, parserError, type SchemaIssue } from './validation-errors.ts';
 

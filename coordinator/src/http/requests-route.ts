@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
-import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
+import type { AdmissionQueue } from '../admission/admission-queue.ts';
 import type { RequestBoard } from './request-board.ts';
 
 export const RequestList = Type.Array(
