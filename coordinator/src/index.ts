@@ -12,9 +12,31 @@ export {
 } from './config.ts';
 export { checkCoverage, pipelineDepth, type BlockSpan, type DenoiserCoverage, type ShardStatus } from './coverage.ts';
 export { natsDiscovery } from './discovery.ts';
-export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
-export { InFlight } from './http/in-flight.ts';
-export { RequestBoard, type RequestOutlook, type RequestState, type RequestSummary } from './http/request-board.ts';
+export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, RefusedError, type CoordinatorErrorCode } from './errors.ts';
+export {
+  GenerationService,
+  RequestBoard,
+  type Acceptance,
+  type BoardEntry,
+  type Generation,
+  type GenerationEnd,
+  type GenerationEvent,
+  type GenerationFailure,
+  type GenerationListener,
+  type GenerationLog,
+  type GenerationOutcome,
+  type GenerationPhase,
+  type GenerationProgress,
+  type GenerationServiceOptions,
+  type GenerationState,
+  type GenerationSuccess,
+  type RequestOutlook,
+  type RequestState,
+  type RequestSummary,
+  type StartRequest,
+} from './generation/index.ts';
+export { Drain } from './lifecycle/drain.ts';
+export { InFlight } from './lifecycle/in-flight.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
 export { NatsPipeline, runGeneration } from './pipeline/index.ts';
 export type {
@@ -40,6 +62,7 @@ export {
   MIN_RETRY_AFTER_S,
   PRIOR_MS_PER_STEP_FRAME,
   RateBuckets,
+  REFUSAL_CODES,
   retryAfterSeconds,
   ServiceTime,
   type Admission,
