@@ -27,6 +27,7 @@ import { Drain } from '../lifecycle/drain.ts';
 import { InFlight } from '../lifecycle/in-flight.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { withTallies, type RetryTally } from '../pipeline/retry-tally.ts';
+import { markFailed } from '../pipeline/spans.ts';
 import { runGeneration, type GenerationParams, type RunLog } from '../pipeline/runner.ts';
 import { describeMissing, type Topology } from '../topology.ts';
 import { GenerationRecord, type Generation, type GenerationOutcome } from './generation.ts';
@@ -165,9 +166,16 @@ export class GenerationService {
 
     const own = req.trace ? undefined : tracer().startSpan('generation', { attributes: { 'spool.request_id': req.id } }, ROOT_CONTEXT);
     const ctx = req.trace ?? trace.setSpan(ROOT_CONTEXT, own as Span);
-    void context
-      .with(ctx, () => this.run(record, req.log ?? this.log, trace.getSpan(ctx), release))
-      .finally(() => own?.end());
+    void context.with(ctx, () => this.run(record, req.log ?? this.log, trace.getSpan(ctx), release));
+    if (own) {
+      void record.outcome.then((o) => {
+        if (!o.ok) {
+          own.setAttribute('spool.error_code', o.error.code);
+          markFailed(own, o.error);
+        }
+        own.end();
+      });
+    }
     return record;
   }
 
