@@ -182,6 +182,33 @@ describe('a generation that completes', () => {
     expectReleased({ slots: 1, generations: 1 });
   });
 
+  it('ends an events() iterator when its signal aborts or the loop leaves early, and stops telling it', async () => {
+    const pipeline = new FakePipeline();
+    const held = gate();
+    pipeline.hooks.denoise = (n) => (n === 2 ? held.wait : undefined);
+    const { start } = setup({ pipeline });
+    const g = start({ steps: 4 });
+    const ac = new AbortController();
+    const untilAbort: string[] = [];
+    const aborted = (async () => {
+      for await (const e of g.events(ac.signal)) {
+        untilAbort.push(label(e));
+        if (e.type === 'step') ac.abort();
+      }
+    })();
+    const firstOnly: string[] = [];
+    for await (const e of g.events()) {
+      firstOnly.push(label(e));
+      break;
+    }
+    await aborted;
+    expect(untilAbort).toEqual(['phase:queued:0/4', 'phase:encoding:0/4', 'phase:denoising:0/4', 'step:denoising:1/4']);
+    expect(firstOnly).toEqual(['phase:queued:0/4']);
+    held.open();
+    expect((await g.outcome).ok).toBe(true);
+    expect(untilAbort).toHaveLength(4);
+  });
+
   it('keeps going when a listener throws, and reports the listener', async () => {
     const warned: string[] = [];
     const { start } = setup({ log: { debug: () => undefined, info: () => undefined, warn: (_o, msg) => warned.push(String(msg)) } });

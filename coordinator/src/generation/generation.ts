@@ -244,6 +244,7 @@ function eventIterator(subscribe: (listener: GenerationListener) => () => void, 
   let sawEnd = false;
   const finish = (): void => {
     finished = true;
+    buffered.length = 0;
     unsubscribe();
     signal?.removeEventListener('abort', finish);
     waiting?.({ value: undefined, done: true });
@@ -271,7 +272,6 @@ function eventIterator(subscribe: (listener: GenerationListener) => () => void, 
     },
     return: () => {
       finish();
-      buffered.length = 0;
       return Promise.resolve({ value: undefined, done: true });
     },
     [Symbol.asyncIterator]: () => iterator,
