@@ -1,12 +1,16 @@
 /**
  * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
- * errors and tracing around a Pipeline and a Topology, with no port and no
- * NATS of its own, so tests drive it through `inject()`.
+ * errors and tracing around a generation service (made here from a Pipeline
+ * and the admission options when not given) and a Topology, with no port and
+ * no NATS of its own, so tests drive it through `inject()`.
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { Logger, ModelManifest } from '@spool/shared';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AdmissionQueue } from './admission/admission-queue.ts';
+import { batchPolicy } from './batching/plan.ts';
+import { StepBatcher } from './batching/step-batcher.ts';
 import {
   DEFAULT_BATCH_WINDOW_MS,
   DEFAULT_MAX_BATCH,
@@ -16,29 +20,34 @@ import {
   DEFAULT_RATE_LIMIT_PER_MIN,
   defaultMaxPerToken,
 } from './config.ts';
-import { refuseWhileDraining } from './http/draining.ts';
 import { coordinatorError } from './errors.ts';
+import { GenerationService } from './generation/service.ts';
+import { refuseWhileDraining } from './http/draining.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
-import { InFlight } from './http/in-flight.ts';
-import { Drain } from './lifecycle/drain.ts';
-import { RequestBoard } from './http/request-board.ts';
 import { registerRequestsRoute } from './http/requests-route.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
 import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
+import type { Drain } from './lifecycle/drain.ts';
+import type { InFlight } from './lifecycle/in-flight.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
-import { StepBatcher } from './pipeline/step-batcher.ts';
-import type { BatchPolicy } from './scheduler/step-batching.ts';
-import { AdmissionQueue } from './scheduler/admission-queue.ts';
 import type { Topology } from './topology.ts';
 
 export interface BuildOptions {
   readonly manifest: ModelManifest;
-  readonly pipeline: Pipeline;
   readonly topology: Topology;
   readonly apiTokens: readonly string[];
+  /**
+   * The generation lifecycle every route that generates shares. When given,
+   * its own parts are used, and the options below that would make them
+   * (pipeline, admission limits, clock, deadline, batching, inFlight, drain)
+   * are not read.
+   */
+  readonly generation?: GenerationService;
+  /** The stages; needed when no generation service is given. */
+  readonly pipeline?: Pipeline;
   readonly maxConcurrent?: number;
   readonly maxQueue?: number;
   /** Requests one token may have running and waiting; half the places by default when there are several tokens. */
@@ -114,9 +123,25 @@ export function build(opts: BuildOptions): FastifyInstance {
     done();
   });
   registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
-  const drain = opts.drain ?? new Drain();
-  const inFlight = opts.inFlight ?? new InFlight();
-  refuseWhileDraining(app, drain, inFlight);
+  const generation = opts.generation ?? generationService(opts);
+  refuseWhileDraining(app, generation);
+  registerStatusRoutes(app, {
+    manifest: opts.manifest,
+    topology: opts.topology,
+    systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
+    admission: generation.admission,
+    drain: generation.drain,
+    inFlight: generation.inFlight,
+  });
+  registerRequestsRoute(app, { generation, apiTokens: opts.apiTokens });
+  registerGenerateRoute(app, { manifest: opts.manifest, generation, apiTokens: opts.apiTokens });
+  return app;
+}
+
+
+/** The generation service of an app built without one: admission, the step batcher and the rest from the options and their defaults. */
+function generationService(opts: BuildOptions): GenerationService {
+  if (!opts.pipeline) throw new Error('build() needs a pipeline, or a generation service made with one');
   const maxConcurrent = opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
   const admission = new AdmissionQueue(
@@ -128,33 +153,16 @@ export function build(opts: BuildOptions): FastifyInstance {
     },
     opts.clock,
   );
-  const board = new RequestBoard();
-  registerStatusRoutes(app, {
-    manifest: opts.manifest,
-    topology: opts.topology,
-    systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
-    admission,
-    drain,
-    inFlight,
-  });
-  registerRequestsRoute(app, { board, admission, apiTokens: opts.apiTokens });
-  registerGenerateRoute(app, {
+  const policy = batchPolicy({ windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH }, opts.maxCallsInFlight);
+  return new GenerationService({
     manifest: opts.manifest,
     pipeline: opts.pipeline,
     topology: opts.topology,
     admission,
-    batcher: new StepBatcher(opts.pipeline, batchPolicy(opts)),
-    board,
-    inFlight,
-    apiTokens: opts.apiTokens,
+    batcher: new StepBatcher(opts.pipeline, policy),
+    inFlight: opts.inFlight,
+    drain: opts.drain,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,
+    log: opts.log,
   });
-  return app;
-}
-
-/** The step batcher's policy: fixed, or read again at every decision when the depth is a function. */
-function batchPolicy(opts: BuildOptions): BatchPolicy | (() => BatchPolicy) {
-  const base = { windowMs: opts.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH };
-  const depth = opts.maxCallsInFlight;
-  return typeof depth === 'function' ? () => ({ ...base, maxInFlight: depth() }) : { ...base, maxInFlight: depth };
 }

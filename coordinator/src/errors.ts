@@ -30,6 +30,22 @@ export function coordinatorError(code: CoordinatorErrorCode, message: string, op
   return new SpoolError(code, message, { status: COORDINATOR_ERRORS[code].status, cause: opts.cause });
 }
 
+/**
+ * New work refused for now (admission's limits, a drain): a SpoolError that
+ * also says in how many seconds to try again. HTTP answers carry that as
+ * Retry-After.
+ */
+export class RefusedError extends SpoolError {
+  constructor(
+    code: CoordinatorErrorCode,
+    message: string,
+    /** Whole seconds after which the same work may be accepted. */
+    readonly retryAfterS: number,
+  ) {
+    super(code, message, { status: COORDINATOR_ERRORS[code].status });
+  }
+}
+
 /** The error a SpoolError's status maps to in the HTTP body's `error` field. */
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');

@@ -12,13 +12,34 @@ export {
 } from './config.ts';
 export { checkCoverage, pipelineDepth, type BlockSpan, type DenoiserCoverage, type ShardStatus } from './coverage.ts';
 export { natsDiscovery } from './discovery.ts';
-export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
-export { InFlight } from './http/in-flight.ts';
-export { RequestBoard, type RequestOutlook, type RequestState, type RequestSummary } from './http/request-board.ts';
+export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, RefusedError, type CoordinatorErrorCode } from './errors.ts';
+export {
+  GenerationService,
+  RequestBoard,
+  type Acceptance,
+  type BoardEntry,
+  type Generation,
+  type GenerationEnd,
+  type GenerationEvent,
+  type GenerationFailure,
+  type GenerationListener,
+  type GenerationLog,
+  type GenerationOutcome,
+  type GenerationPhase,
+  type GenerationProgress,
+  type GenerationServiceOptions,
+  type GenerationState,
+  type GenerationSuccess,
+  type RequestOutlook,
+  type RequestState,
+  type RequestSummary,
+  type StartRequest,
+} from './generation/index.ts';
+export { Drain } from './lifecycle/drain.ts';
+export { InFlight } from './lifecycle/in-flight.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
-export { NatsPipeline, runGeneration, StepBatcher } from './pipeline/index.ts';
+export { NatsPipeline, runGeneration } from './pipeline/index.ts';
 export type {
-  BatchStats,
   DenoiseSession,
   EncodedVideo,
   GenerationParams,
@@ -36,32 +57,28 @@ export {
   AdmissionQueue,
   AdmissionRefusedError,
   AdmissionState,
-  batchKey,
   forecastWaits,
   MAX_RETRY_AFTER_S,
   MIN_RETRY_AFTER_S,
-  planBatches,
   PRIOR_MS_PER_STEP_FRAME,
   RateBuckets,
+  REFUSAL_CODES,
   retryAfterSeconds,
   ServiceTime,
   type Admission,
   type AdmissionLimits,
-  type BatchingState,
-  type BatchPlan,
-  type BatchPolicy,
   type Estimate,
   type Forecast,
   type ForecastInput,
   type Holding,
   type Job,
   type Outlook,
-  type PendingCall,
   type RateLimit,
   type RefusalReason,
   type ServiceModel,
   type Slot,
-} from './scheduler/index.ts';
+} from './admission/index.ts';
+export { batchKey, batchPolicy, planBatches, StepBatcher, type BatchingState, type BatchPlan, type BatchPolicy, type BatchStats, type PendingCall } from './batching/index.ts';
 export { listen } from './server.ts';
 export {
   DiscoveredTopology,

@@ -18,13 +18,18 @@ import {
   startTelemetry,
   stopWhenParentExits,
 } from '@spool/shared';
+import { AdmissionQueue } from './admission/admission-queue.ts';
 import { build } from './app.ts';
-import { Drain } from './lifecycle/drain.ts';
+import { batchPolicy } from './batching/plan.ts';
+import { StepBatcher } from './batching/step-batcher.ts';
 import { loadConfig } from './config.ts';
 import { natsDiscovery } from './discovery.ts';
 import { coordinatorError } from './errors.ts';
-import { InFlight } from './http/in-flight.ts';
+import { RequestBoard } from './generation/request-board.ts';
+import { GenerationService } from './generation/service.ts';
 import { CachedSystemInfo } from './http/system-info.ts';
+import { Drain } from './lifecycle/drain.ts';
+import { InFlight } from './lifecycle/in-flight.ts';
 import { NatsPipeline } from './pipeline/nats-pipeline.ts';
 import { DEFAULT_RETRY } from './pipeline/retry.ts';
 import { listen } from './server.ts';
@@ -73,29 +78,31 @@ async function main(): Promise<void> {
     log,
   });
   const drain = new Drain();
-  const systemInfo = new CachedSystemInfo();
-  void systemInfo.usage(); // the first sample is slow; take it before the first /info
-  const app = build({
+  const admission = new AdmissionQueue({
+    maxConcurrent: config.maxConcurrent,
+    maxQueue: config.maxQueue,
+    maxPerCaller: config.maxPerToken,
+    rate: { perMinute: config.rateLimitPerMin, burst: config.rateBurst },
+  });
+  // One denoiser call per shard and replica keeps every worker busy; more calls would only queue.
+  // Follows the live topology (shards × the fewest replicas of a shard).
+  const batcher = new StepBatcher(pipeline, batchPolicy({ windowMs: config.batchWindowMs, maxBatch: config.maxBatch }, () => snapshotDepth(topology.latest())));
+  // Every surface that generates (POST /generate, GET /requests) goes through this one lifecycle.
+  const generation = new GenerationService({
     manifest,
     pipeline,
     topology,
-    apiTokens: config.apiTokens,
-    maxConcurrent: config.maxConcurrent,
-    maxQueue: config.maxQueue,
-    maxPerToken: config.maxPerToken,
-    rateLimitPerMin: config.rateLimitPerMin,
-    rateBurst: config.rateBurst,
-    batchWindowMs: config.batchWindowMs,
-    maxBatch: config.maxBatch,
-    // One denoiser call per shard and replica keeps every worker busy; more calls would only queue.
-    // Follows the live topology (shards × the fewest replicas of a shard).
-    maxCallsInFlight: () => snapshotDepth(topology.latest()),
-    requestTimeoutMs: config.requestTimeoutMs,
+    admission,
+    batcher,
+    board: new RequestBoard(),
     inFlight,
     drain,
-    systemInfo,
+    requestTimeoutMs: config.requestTimeoutMs,
     log,
   });
+  const systemInfo = new CachedSystemInfo();
+  void systemInfo.usage(); // the first sample is slow; take it before the first /info
+  const app = build({ manifest, topology, apiTokens: config.apiTokens, generation, systemInfo, log });
   const address = await listen(app, config.host, config.port);
   log.info({ address, model: manifest.name }, `spool coordinator listening on ${address}`);
 

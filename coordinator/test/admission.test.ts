@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AdmissionState, retryAfterSeconds, type AdmissionLimits } from '../src/scheduler/admission.ts';
-import { AdmissionQueue, AdmissionRefusedError } from '../src/scheduler/admission-queue.ts';
+import { AdmissionState, retryAfterSeconds, type AdmissionLimits } from '../src/admission/admission.ts';
+import { AdmissionQueue, AdmissionRefusedError } from '../src/admission/admission-queue.ts';
 
 const A = { caller: 'token-0', work: 100 };
 const B = { caller: 'token-1', work: 100 };

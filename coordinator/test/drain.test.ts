@@ -4,7 +4,7 @@
  * admitted (one running, one queued) still finish with their video.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InFlight } from '../src/http/in-flight.ts';
+import { InFlight } from '../src/lifecycle/in-flight.ts';
 import { Drain } from '../src/lifecycle/drain.ts';
 import { auth, FAKE_MP4, testApp } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { startTelemetry } from '@spool/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InFlight } from '../src/http/in-flight.ts';
+import { InFlight } from '../src/lifecycle/in-flight.ts';
 import { listen } from '../src/server.ts';
 import { auth, FakePipeline, testApp } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateBuckets } from '../src/scheduler/rate-limit.ts';
+import { RateBuckets } from '../src/admission/rate-limit.ts';
 
 describe('RateBuckets', () => {
   it('allows a burst, then one request per 60/perMinute s', () => {

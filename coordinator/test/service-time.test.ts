@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FADE, PRIOR_MS_PER_STEP_FRAME, ServiceTime } from '../src/scheduler/service-time.ts';
+import { FADE, PRIOR_MS_PER_STEP_FRAME, ServiceTime } from '../src/admission/service-time.ts';
 
 describe('ServiceTime', () => {
   it('uses the prior until a request finishes, then forgets it', () => {

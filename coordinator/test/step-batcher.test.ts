@@ -3,7 +3,7 @@ import { wireError } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
 import { runGeneration, type GenerationParams } from '../src/pipeline/runner.ts';
 import { countRetry, withTallies, type RetryTally } from '../src/pipeline/retry-tally.ts';
-import { StepBatcher } from '../src/pipeline/step-batcher.ts';
+import { StepBatcher } from '../src/batching/step-batcher.ts';
 import { DdimSampler } from '../src/sampler/ddim-sampler.ts';
 import { manifest, RowwisePipeline } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchKey, planBatches, type PendingCall } from '../src/scheduler/step-batching.ts';
+import { batchKey, planBatches, type PendingCall } from '../src/batching/plan.ts';
 
 const A = batchKey([2, 3, 2, 2, 2], [2, 16, 8]); // 9 frames → 3 latent frames
 const B = batchKey([2, 13, 2, 2, 2], [2, 16, 8]); // 49 frames → 13 latent frames

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forecastWaits } from '../src/scheduler/wait-forecast.ts';
+import { forecastWaits } from '../src/admission/wait-forecast.ts';
 
 describe('forecastWaits', () => {
   it('with a free slot, a newcomer starts now', () => {

@@ -11,9 +11,8 @@ import type { Duplex } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { isSpoolError, SpoolError } from '@spool/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { coordinatorError, reasonPhrase, type CoordinatorErrorCode } from '../errors.ts';
-import { MIN_RETRY_AFTER_S, type RefusalReason } from '../scheduler/admission.ts';
-import { AdmissionRefusedError } from '../scheduler/admission-queue.ts';
+import { coordinatorError, reasonPhrase, RefusedError } from '../errors.ts';
+import { MIN_RETRY_AFTER_S } from '../admission/admission.ts';
 import { callerOf } from './auth.ts';
 import { formatBodyIssues, parserError, type SchemaIssue } from './validation-errors.ts';
 
@@ -32,15 +31,9 @@ export interface ErrorHandlerOptions {
   readonly bodyLimit: number;
 }
 
-const REFUSAL_CODES: Readonly<Record<RefusalReason, CoordinatorErrorCode>> = {
-  'queue-full': 'SPOOL_ERR_QUEUE_FULL',
-  'caller-limit': 'SPOOL_ERR_TOKEN_LIMIT',
-  'rate-limited': 'SPOOL_ERR_RATE_LIMITED',
-};
-
 export function toSpoolError(err: unknown, ctx: { body: unknown; contentType?: string; opts: ErrorHandlerOptions }): SpoolError {
+  // Stage errors, admission refusals, the deadline, a drain: already typed.
   if (isSpoolError(err)) return err;
-  if (err instanceof AdmissionRefusedError) return coordinatorError(REFUSAL_CODES[err.reason], err.message);
   const fe = err as Partial<FastifyError> & { validation?: SchemaIssue[] };
   if (Array.isArray(fe.validation)) {
     return coordinatorError('SPOOL_ERR_VALIDATION', formatBodyIssues(fe.validation, ctx.body, ctx.opts.bodyRules));
@@ -114,8 +107,9 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
 export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOptions): void {
   app.setErrorHandler((err, request, reply) => {
     const e = toSpoolError(err, { body: request.body, contentType: request.headers['content-type'], opts });
-    // Every 429 is an admission refusal, and every refusal knows when to retry.
-    if (e.status === 429) reply.header('Retry-After', String(err instanceof AdmissionRefusedError ? err.retryAfterS : MIN_RETRY_AFTER_S));
+    // A refusal (admission's 429s, a drain's 503) knows when to retry; every 429 says so.
+    if (e instanceof RefusedError) reply.header('Retry-After', String(e.retryAfterS));
+    else if (e.status === 429) reply.header('Retry-After', String(MIN_RETRY_AFTER_S));
     if (e.status === 500) request.log.error({ err, code: e.code }, e.message);
     else if (e.code !== 'SPOOL_ERR_VALIDATION' && e.code !== 'SPOOL_ERR_UNAUTHORIZED') request.log.warn({ code: e.code, stage: e.stage, caller: callerOf(request) }, e.message);
     request.spoolTrace?.span.setAttribute('spool.error_code', e.code);

@@ -1,9 +1,12 @@
 /**
  * The POST /generate body: its schema comes from the manifest's limits, and
- * each field carries a plain-words rule that validation messages quote.
+ * each field carries a plain-words rule that validation messages quote; a
+ * valid body becomes the generation's parameters.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ModelManifest } from '@spool/shared';
+import type { GenerationParams } from '../pipeline/runner.ts';
+import { randomSeed } from '../sampler/rng.ts';
 
 export const MAX_SEED = 0xffffffff;
 
@@ -27,6 +30,20 @@ export function generateBodySchema(m: ModelManifest) {
 }
 
 export type GenerateBody = Static<ReturnType<typeof generateBodySchema>>;
+
+/** A valid body as generation parameters: the prompt trimmed, the manifest's defaults for what is absent, a random seed when none is given. */
+export function generationParams(b: GenerateBody, m: ModelManifest): GenerationParams {
+  return {
+    prompt: b.prompt.trim(),
+    negativePrompt: b.negative_prompt,
+    numFrames: b.num_frames ?? m.defaults.num_frames,
+    fps: b.fps ?? m.defaults.fps,
+    guidanceScale: b.guidance_scale ?? m.defaults.guidance_scale,
+    guidanceRescale: b.guidance_rescale ?? m.defaults.guidance_rescale,
+    steps: b.num_inference_steps ?? m.defaults.num_inference_steps,
+    seed: b.seed ?? randomSeed(),
+  };
+}
 
 /** What each field accepts, in words, e.g. "an integer from 8 to 100". */
 export function fieldRules(schema: ReturnType<typeof generateBodySchema>): Record<string, string> {

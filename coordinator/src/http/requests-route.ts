@@ -1,15 +1,14 @@
 /**
  * GET /requests: the caller's requests running and waiting now, without
- * prompts, with when admission expects each to start and finish. Bearer auth
- * like POST /generate.
+ * prompts, with when admission expects each to start and finish, as the
+ * generation service lists them. Bearer auth like POST /generate.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { bearerAuth, callerOf } from './auth.ts';
 import { ErrorBody } from './error-handler.ts';
-import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
-import type { RequestBoard } from './request-board.ts';
+import type { GenerationService } from '../generation/service.ts';
 
 export const RequestList = Type.Array(
   Type.Object(
@@ -30,14 +29,13 @@ export const RequestList = Type.Array(
 );
 
 export interface RequestsDeps {
-  readonly board: RequestBoard;
-  readonly admission: AdmissionQueue;
+  readonly generation: GenerationService;
   readonly apiTokens: readonly string[];
 }
 
 export function registerRequestsRoute(app: FastifyInstance, deps: RequestsDeps): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async (request) =>
-    deps.board.list(callerOf(request) ?? 'nobody', deps.admission.outlook()),
+    deps.generation.list(callerOf(request) ?? 'nobody'),
   );
 }

@@ -5,8 +5,8 @@ import type { ModelManifest } from '@spool/shared';
 import type { FastifyInstance } from 'fastify';
 import { describeMissing, type Topology } from '../topology.ts';
 import type { Drain } from '../lifecycle/drain.ts';
-import type { AdmissionQueue } from '../scheduler/admission-queue.ts';
-import type { InFlight } from './in-flight.ts';
+import type { AdmissionQueue } from '../admission/admission-queue.ts';
+import type { InFlight } from '../lifecycle/in-flight.ts';
 import type { SystemInfoSource } from './system-info.ts';
 
 const Healthy = Type.Object({ status: Type.Literal('healthy') }, { additionalProperties: false });

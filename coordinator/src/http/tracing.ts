@@ -1,7 +1,8 @@
 /**
  * The HTTP request is the root span of its trace (or the child of a W3C
- * `traceparent` the client sent). Route handlers run inside it through
- * `inRequestContext`, so every stage call below joins the same trace.
+ * `traceparent` the client sent). A route hands its context
+ * (`request.spoolTrace.ctx`) to the generation service, which runs inside it,
+ * so every stage call below joins the same trace.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { tracer } from '@spool/shared';
@@ -62,8 +63,3 @@ function endSpan(request: FastifyRequest, status: number | undefined, error: str
   t.span.end();
 }
 
-/** Runs `fn` with the request's span active. */
-export function inRequestContext<T>(request: FastifyRequest, fn: () => Promise<T>): Promise<T> {
-  const ctx = request.spoolTrace?.ctx;
-  return ctx ? context.with(ctx, fn) : fn();
-}

@@ -43,3 +43,14 @@ export interface Pipeline {
   /** Decodes raw latents f32 [1,F,C,h,w] and encodes the frames as MP4. */
   decodeVideo(latents: Tensor<'float32'>, video: VideoRequest, signal: AbortSignal): Promise<EncodedVideo>;
 }
+
+/**
+ * One request's access to the denoiser for the length of its step loop:
+ * straight to `Pipeline.denoise`, or through the step batcher
+ * (`batching/step-batcher.ts`), which may merge it with other requests' calls.
+ * `close()` when the loop ends.
+ */
+export interface DenoiseSession {
+  denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>>;
+  close(): void;
+}

@@ -19,9 +19,8 @@ import { guidanceScaleAt } from '../sampler/guidance.ts';
 import { initialLatents } from '../sampler/noise.ts';
 import { Rng } from '../sampler/rng.ts';
 import type { Sampler } from '../sampler/sampler.ts';
-import type { EncodedVideo, Pipeline, TextEncoding } from './pipeline.ts';
+import type { DenoiseSession, EncodedVideo, Pipeline, TextEncoding } from './pipeline.ts';
 import { inSpan } from './spans.ts';
-import type { DenoiseSession } from './step-batcher.ts';
 
 export interface GenerationParams {
   readonly prompt: string;

@@ -10,8 +10,7 @@ export {
   type Job,
   type RefusalReason,
 } from './admission.ts';
-export { AdmissionQueue, AdmissionRefusedError, type Outlook, type Slot } from './admission-queue.ts';
+export { AdmissionQueue, AdmissionRefusedError, REFUSAL_CODES, type Outlook, type Slot } from './admission-queue.ts';
 export { RateBuckets, type RateLimit } from './rate-limit.ts';
 export { PRIOR_MS_PER_STEP_FRAME, ServiceTime, type ServiceModel } from './service-time.ts';
-export { batchKey, planBatches, type BatchingState, type BatchPlan, type BatchPolicy, type PendingCall } from './step-batching.ts';
 export { forecastWaits, type Forecast, type ForecastInput } from './wait-forecast.ts';

@@ -1,5 +1,6 @@
 /**
- * The requests the coordinator holds now, queued or running, for GET /requests.
+ * The generations the coordinator holds now, queued or running, for GET
+ * /requests; the generation service adds, updates and removes the entries.
  * No prompts are kept: they may be private. Each entry knows its caller (the
  * token it came with), and a caller lists only its own. Entries are in arrival
  * order, and admission is first come first served, so a queued entry's

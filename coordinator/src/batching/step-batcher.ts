@@ -1,6 +1,6 @@
 /**
  * Step-level batching, the sending. Each running request opens a session;
- * its denoiser calls wait here until `planBatches` (scheduler/step-batching.ts)
+ * its denoiser calls wait here until `planBatches` (`plan.ts`)
  * says to send them, alone or merged with other requests' calls of the same
  * shape into one `Pipeline.denoise` of batch 2k, whose output is split back
  * per request. Wrapping `Pipeline` keeps it independent of NATS.
@@ -18,17 +18,11 @@
  */
 import { context, trace, type Context, type Link } from '@opentelemetry/api';
 import { tracer, type Tensor } from '@spool/shared';
-import { batchKey, planBatches, type BatchPolicy } from '../scheduler/step-batching.ts';
+import { batchKey, planBatches, type BatchPolicy } from './plan.ts';
 import { concatRows, splitRows } from './batch-tensors.ts';
-import type { Pipeline } from './pipeline.ts';
-import { currentTallies, withTallies, type RetryTally } from './retry-tally.ts';
-import { markFailed } from './spans.ts';
-
-/** One request's access to the denoiser; `close()` when its step loop ends. */
-export interface DenoiseSession {
-  denoise(sample: Tensor<'float32'>, text: Tensor<'float32'>, timestep: Tensor<'float32'>, signal: AbortSignal): Promise<Tensor<'float32'>>;
-  close(): void;
-}
+import type { DenoiseSession, Pipeline } from '../pipeline/pipeline.ts';
+import { currentTallies, withTallies, type RetryTally } from '../pipeline/retry-tally.ts';
+import { markFailed } from '../pipeline/spans.ts';
 
 /** `idle`: between calls; `gone`: aborted, about to close. */
 type SessionState = 'idle' | 'pending' | 'inflight' | 'gone';

@@ -1,9 +1,12 @@
 /**
- * Admission for the route: `AdmissionState` (admission.ts) with promises and
- * abort signals around it and a clock of its own. `acquire` resolves with a
- * slot once the request may run, or rejects at once with an
- * AdmissionRefusedError that carries its reason and Retry-After.
+ * Admission for the generation service: `AdmissionState` (admission.ts) with
+ * promises and abort signals around it and a clock of its own. `acquire`
+ * resolves with a slot once the request may run, or rejects at once with an
+ * AdmissionRefusedError (a SpoolError of code SPOOL_ERR_QUEUE_FULL,
+ * SPOOL_ERR_TOKEN_LIMIT or SPOOL_ERR_RATE_LIMITED) that carries its reason and
+ * Retry-After.
  */
+import { RefusedError, type CoordinatorErrorCode } from '../errors.ts';
 import { AdmissionState, type AdmissionLimits, type Holding, type Job, type RefusalReason } from './admission.ts';
 import type { ServiceModel } from './service-time.ts';
 
@@ -13,15 +16,21 @@ export interface Slot {
   release(opts?: { completed?: boolean }): void;
 }
 
-export class AdmissionRefusedError extends Error {
-  override readonly name = 'AdmissionRefusedError';
+/** The error code of each refusal. */
+export const REFUSAL_CODES: Readonly<Record<RefusalReason, CoordinatorErrorCode>> = Object.freeze({
+  'queue-full': 'SPOOL_ERR_QUEUE_FULL',
+  'caller-limit': 'SPOOL_ERR_TOKEN_LIMIT',
+  'rate-limited': 'SPOOL_ERR_RATE_LIMITED',
+});
+
+export class AdmissionRefusedError extends RefusedError {
   constructor(
     readonly reason: RefusalReason,
-    readonly retryAfterS: number,
+    retryAfterS: number,
     readonly limits: AdmissionLimits & { readonly maxPerCaller: number },
     readonly holding: Holding,
   ) {
-    super(refusalMessage(reason, retryAfterS, limits, holding));
+    super(REFUSAL_CODES[reason], refusalMessage(reason, retryAfterS, limits, holding), retryAfterS);
   }
 }
 
@@ -99,14 +108,16 @@ export class AdmissionQueue {
   /**
    * Resolves with a slot once the request may run; rejects with
    * AdmissionRefusedError at once when it is refused, or with the signal's
-   * reason when it aborts while waiting.
+   * reason when it aborts while waiting. `onQueued` is told at once, with
+   * the place in the queue, when the request waits rather than runs.
    */
-  acquire(job: Job, signal?: AbortSignal): Promise<Slot> {
+  acquire(job: Job, signal?: AbortSignal, onQueued?: (position: number) => void): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const key = Symbol(job.id ?? 'request');
     const decision = this.state.offer(key, job, this.now());
     if (decision.kind === 'reject') return Promise.reject(new AdmissionRefusedError(decision.reason, decision.retryAfterS, this.limits, decision.holding));
     if (decision.kind === 'run') return Promise.resolve(this.slot(key));
+    onQueued?.(decision.position);
     return new Promise<Slot>((resolve, reject) => {
       const onAbort = (): void => {
         this.wakers.delete(key);

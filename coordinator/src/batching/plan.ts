@@ -2,7 +2,7 @@
  * Step-level batching, the decision: which pending denoiser calls go out now,
  * merged into one call each, and when to look again. Plain data in, plain
  * data out; no timers, no tensors, no NATS. The dispatcher
- * (`pipeline/step-batcher.ts`) keeps the state and sends what this returns.
+ * (`step-batcher.ts`) keeps the state and sends what this returns.
  *
  * Rules:
  * - Calls merge only when their keys are equal (same latent shape [F,C,h,w]
@@ -93,4 +93,13 @@ export function planBatches<Id>(state: BatchingState<Id>, policy: BatchPolicy, n
 /** The key of a denoiser call: the shapes past the batch axis. */
 export function batchKey(sampleShape: readonly number[], textShape: readonly number[]): string {
   return `${sampleShape.slice(1).join('x')}|${textShape.slice(1).join('x')}`;
+}
+
+/**
+ * The policy the step batcher asks at every decision: fixed, or, when the
+ * depth is a function (the live topology's shards × replicas), read again
+ * each time.
+ */
+export function batchPolicy(base: Omit<BatchPolicy, 'maxInFlight'>, maxInFlight?: number | (() => number)): BatchPolicy | (() => BatchPolicy) {
+  return typeof maxInFlight === 'function' ? () => ({ ...base, maxInFlight: maxInFlight() }) : { ...base, maxInFlight };
 }
