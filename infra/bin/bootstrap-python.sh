@@ -11,15 +11,8 @@ CHECK='import torch, onnx, numpy, sentencepiece'
 
 log() { printf '[spool bootstrap-python] %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@";
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@";
-  else
-    log "need root to run: $*"
-    log "run it yourself (as root) or install sudo, then try again"
-    exit 1
-  fi
-}
+# shellcheck source=infra/bin/root.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root.sh"
 
 imports_work() { [ -x "$PY" ] && "$PY" -c "$CHECK" >/dev/null 2>&1; }
 

@@ -9,15 +9,8 @@ cd "$here"
 
 log() { printf '[spool bootstrap] %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@";
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@";
-  else
-    log "need root to run: $*"
-    log "run it yourself (as root) or install sudo, then try again"
-    exit 1
-  fi
-}
+# shellcheck source=infra/bin/root.sh
+. "$here/infra/bin/root.sh"
 
 # 1. System packages: nats-server and ffmpeg (ffprobe comes with it).
 missing=()
