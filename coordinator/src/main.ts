@@ -35,6 +35,9 @@ import { DEFAULT_RETRY } from './pipeline/retry.ts';
 import { listen } from './server.ts';
 import { DiscoveredTopology, snapshotDepth } from './topology.ts';
 
+/** How long connections accepted before the listener closed are still answered (503) at the end of a drain. */
+const CLOSE_LINGER_MS = 500;
+
 async function main(): Promise<void> {
   const log = createLogger('spool-coordinator');
   let config;
@@ -118,6 +121,10 @@ async function main(): Promise<void> {
       inFlight.abortAll(coordinatorError('SPOOL_ERR_SHUTTING_DOWN', 'the coordinator is shutting down and its drain period (SPOOL_DRAIN_S) is over'));
       await inFlight.waitIdle(5_000);
     }
+    // Stop accepting first: a client connecting from now on meets a refused connection, and a request
+    // already on an accepted connection still gets its 503 before the connections are closed.
+    app.server.close();
+    await new Promise((resolve) => setTimeout(resolve, CLOSE_LINGER_MS));
     await app.close().catch((err: unknown) => log.warn({ err }, 'closing the HTTP server failed'));
     stopWatching();
     pipeline.close();
