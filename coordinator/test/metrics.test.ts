@@ -8,6 +8,7 @@
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wireError } from '@spool/shared';
+import { Drain } from '../src/lifecycle/drain.ts';
 import { Metrics } from '../src/metrics/metrics.ts';
 import { ALL_WORKERS, auth, FakeTopology, testApp, TOKEN, worker } from './helpers.ts';
 import { parseExposition, type Exposition } from './prom-text.ts';
@@ -168,6 +169,17 @@ describe('scrape-time gauges', () => {
     const m = await scrape(a);
     expect(m.types.get('spool_live_workers')).toBe('gauge');
     expect(m.find('spool_live_workers')).toEqual([]);
+  });
+});
+
+describe('while draining', () => {
+  it('keeps answering scrapes while new generations get 503', async () => {
+    const drain = new Drain();
+    const { app: a } = app({ drain });
+    drain.begin();
+    expect((await a.inject(post({ prompt: 'a fox' }))).statusCode).toBe(503);
+    const m = await scrape(a);
+    expect(m.value('spool_http_requests_total', { route: '/generate', status: '503' })).toBe(1);
   });
 });
 
