@@ -21,8 +21,8 @@ import type { Generation, GenerationPhase } from '../generation/generation.ts';
 import type { GenerationService } from '../generation/service.ts';
 import type { MetricsRegistry } from './registry.ts';
 
-/** From half a second (a tiny model) to half an hour (a long video on a big one). */
-const GENERATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800];
+/** From a tenth of a second (a tiny model on the CPU) to half an hour (a long video on a big one). */
+const GENERATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800];
 /** A phase may take a few ms (an idle queue) or many minutes (denoising). */
 const PHASE_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
 
