@@ -1,8 +1,8 @@
 /**
  * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
- * errors and tracing around a generation service (made here from a Pipeline
- * and the admission options when not given) and a Topology, with no port and
- * no NATS of its own, so tests drive it through `inject()`.
+ * errors, tracing and metrics around a generation service (made here from a
+ * Pipeline and the admission options when not given) and a Topology, with no
+ * port and no NATS of its own, so tests drive it through `inject()`.
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -25,6 +25,7 @@ import { GenerationService } from './generation/service.ts';
 import { refuseWhileDraining } from './http/draining.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
+import { registerMetricsRoute } from './http/metrics-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
 import { registerRequestsRoute } from './http/requests-route.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
@@ -32,6 +33,7 @@ import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
 import type { Drain } from './lifecycle/drain.ts';
 import type { InFlight } from './lifecycle/in-flight.ts';
+import { Metrics } from './metrics/metrics.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import type { Topology } from './topology.ts';
 
@@ -73,6 +75,15 @@ export interface BuildOptions {
   readonly inFlight?: InFlight;
   /** Once draining, new generation requests get 503 and /health turns 503. */
   readonly drain?: Drain;
+  /**
+   * The registry GET /metrics serves; the app instruments HTTP, follows the
+   * generation service and reads the topology into it. One of its own (without
+   * process metrics) when not given. Give the same one to the pipeline and
+   * the step batcher made outside (`metrics.stages`).
+   */
+  readonly metrics?: Metrics;
+  /** SPOOL_METRICS_TOKEN: the bearer token GET /metrics takes; open when absent. */
+  readonly metricsToken?: string;
   /** Without a logger the app logs nothing. */
   readonly log?: Logger;
   readonly bodyLimit?: number;
@@ -113,9 +124,11 @@ export function build(opts: BuildOptions): FastifyInstance {
     parseJson(request, bytes.toString('utf8'), done);
   });
   registerTracing(app);
+  const metrics = opts.metrics ?? new Metrics();
+  metrics.http.instrument(app);
   app.addHook('onResponse', (request, reply, done) => {
-    // Health polls are frequent and dull; everything else is worth a line.
-    const level = request.url === '/health' ? 'debug' : 'info';
+    // Health polls and metric scrapes are frequent and dull; everything else is worth a line.
+    const level = request.url === '/health' || request.url === '/metrics' ? 'debug' : 'info';
     request.log[level](
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       `${request.method} ${request.url} ${reply.statusCode}`,
@@ -123,7 +136,10 @@ export function build(opts: BuildOptions): FastifyInstance {
     done();
   });
   registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
-  const generation = opts.generation ?? generationService(opts);
+  const generation = opts.generation ?? generationService(opts, metrics);
+  const unwatch = metrics.generations.watch(generation);
+  app.addHook('onClose', async () => unwatch());
+  metrics.stages.watchTopology(opts.topology);
   refuseWhileDraining(app, generation);
   registerStatusRoutes(app, {
     manifest: opts.manifest,
@@ -135,12 +151,13 @@ export function build(opts: BuildOptions): FastifyInstance {
   });
   registerRequestsRoute(app, { generation, apiTokens: opts.apiTokens });
   registerGenerateRoute(app, { manifest: opts.manifest, generation, apiTokens: opts.apiTokens });
+  registerMetricsRoute(app, { metrics, token: opts.metricsToken });
   return app;
 }
 
 
-/** The generation service of an app built without one: admission, the step batcher and the rest from the options and their defaults. */
-function generationService(opts: BuildOptions): GenerationService {
+/** The generation service of an app built without one: admission, the step batcher (its batch sizes into `metrics`) and the rest from the options and their defaults. */
+function generationService(opts: BuildOptions, metrics: Metrics): GenerationService {
   if (!opts.pipeline) throw new Error('build() needs a pipeline, or a generation service made with one');
   const maxConcurrent = opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
@@ -159,7 +176,7 @@ function generationService(opts: BuildOptions): GenerationService {
     pipeline: opts.pipeline,
     topology: opts.topology,
     admission,
-    batcher: new StepBatcher(opts.pipeline, policy),
+    batcher: new StepBatcher(opts.pipeline, policy, { onSend: metrics.stages.batchSent }),
     inFlight: opts.inFlight,
     drain: opts.drain,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,

@@ -28,6 +28,8 @@ export interface CoordinatorConfig {
   readonly port: number;
   /** Bearer tokens accepted by POST /generate. */
   readonly apiTokens: readonly string[];
+  /** The bearer token GET /metrics takes (SPOOL_METRICS_TOKEN); open, like /health, when absent. */
+  readonly metricsToken?: string;
   readonly natsUrl: string;
   /** The seed of the coordinator's bus identity (SPOOL_NATS_KEY_FILE); absent on a bus without authorization. */
   readonly natsSeed?: string;
@@ -99,6 +101,11 @@ export function loadConfig(env: Env): CoordinatorConfig {
     throw new ConfigError('SPOOL_API_TOKENS: a token may not contain spaces; separate tokens with commas');
   }
 
+  const metricsToken = readOptionalString(env, 'SPOOL_METRICS_TOKEN');
+  if (metricsToken !== undefined && /\s/.test(metricsToken)) {
+    throw new ConfigError('SPOOL_METRICS_TOKEN: the token may not contain spaces; set one token, e.g. SPOOL_METRICS_TOKEN=$(openssl rand -hex 24)');
+  }
+
   const stageTimeoutMs = readInt(env, 'SPOOL_STAGE_TIMEOUT_MS', 60_000, { min: 100, max: 3_600_000 });
   const requestTimeoutMs = readInt(env, 'SPOOL_REQUEST_TIMEOUT_MS', 600_000, { min: 1_000, max: 86_400_000 });
   if (requestTimeoutMs < stageTimeoutMs) {
@@ -125,6 +132,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     host: readString(env, 'SPOOL_HOST', '0.0.0.0'),
     port: readInt(env, 'SPOOL_PORT', 9000, { min: 0, max: 65_535 }),
     apiTokens,
+    metricsToken,
     natsUrl: readString(env, 'NATS_URL', 'nats://127.0.0.1:4222'),
     natsSeed: keyFile === undefined ? undefined : readSeedFile(keyFile),
     natsTls: readNatsTls(env),

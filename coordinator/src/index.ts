@@ -24,6 +24,7 @@ export {
   type GenerationFailure,
   type GenerationListener,
   type GenerationLog,
+  type GenerationObserver,
   type GenerationOutcome,
   type GenerationPhase,
   type GenerationProgress,
@@ -38,6 +39,7 @@ export {
 export { Drain } from './lifecycle/drain.ts';
 export { InFlight } from './lifecycle/in-flight.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
+export { GenerationMetrics, HttpMetrics, METRIC_PREFIX, Metrics, MetricsRegistry, StageMetrics, UNMATCHED_ROUTE, type MetricConfig, type MetricsRegistryOptions } from './metrics/index.ts';
 export { NatsPipeline, runGeneration } from './pipeline/index.ts';
 export type {
   DenoiseSession,
@@ -49,6 +51,7 @@ export type {
   RunLog,
   RunnerDeps,
   RunProgress,
+  StageCallObserver,
   TextEncoding,
   VideoRequest,
 } from './pipeline/index.ts';
@@ -78,7 +81,7 @@ export {
   type ServiceModel,
   type Slot,
 } from './admission/index.ts';
-export { batchKey, batchPolicy, planBatches, StepBatcher, type BatchingState, type BatchPlan, type BatchPolicy, type BatchStats, type PendingCall } from './batching/index.ts';
+export { batchKey, batchPolicy, planBatches, StepBatcher, type BatchingState, type BatchPlan, type BatchPolicy, type BatchStats, type PendingCall, type StepBatcherOptions } from './batching/index.ts';
 export { listen } from './server.ts';
 export {
   DiscoveredTopology,

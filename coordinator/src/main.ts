@@ -30,6 +30,7 @@ import { GenerationService } from './generation/service.ts';
 import { CachedSystemInfo } from './http/system-info.ts';
 import { Drain } from './lifecycle/drain.ts';
 import { InFlight } from './lifecycle/in-flight.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { NatsPipeline } from './pipeline/nats-pipeline.ts';
 import { DEFAULT_RETRY } from './pipeline/retry.ts';
 import { listen } from './server.ts';
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
   );
 
   // The denoiser's shards and replicas are learned from discovery and checked against the model's blocks.
+  // One registry for the process (its CPU, memory and event loop included), fed by the pipeline, the batcher and the app.
+  const metrics = new Metrics({ processMetrics: true });
   const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: manifest.name, blockCount: manifest.transformer.blocks.length });
   const stopWatching = topology.watch(1_000);
   const inFlight = new InFlight();
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     retry: { ...DEFAULT_RETRY, attempts: config.retryAttempts, budgetMs: config.retryBudgetMs },
     topology,
     log,
+    observer: metrics.stages,
   });
   const drain = new Drain();
   const admission = new AdmissionQueue({
@@ -89,7 +93,9 @@ async function main(): Promise<void> {
   });
   // One denoiser call per shard and replica keeps every worker busy; more calls would only queue.
   // Follows the live topology (shards × the fewest replicas of a shard).
-  const batcher = new StepBatcher(pipeline, batchPolicy({ windowMs: config.batchWindowMs, maxBatch: config.maxBatch }, () => snapshotDepth(topology.latest())));
+  const batcher = new StepBatcher(pipeline, batchPolicy({ windowMs: config.batchWindowMs, maxBatch: config.maxBatch }, () => snapshotDepth(topology.latest())), {
+    onSend: metrics.stages.batchSent,
+  });
   // Every surface that generates (POST /generate, GET /requests) goes through this one lifecycle.
   const generation = new GenerationService({
     manifest,
@@ -105,7 +111,8 @@ async function main(): Promise<void> {
   });
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info
-  const app = build({ manifest, topology, apiTokens: config.apiTokens, generation, systemInfo, log });
+  const app = build({ manifest, topology, apiTokens: config.apiTokens, generation, systemInfo, log, metrics, metricsToken: config.metricsToken });
+  if (!config.metricsToken) log.info('GET /metrics needs no token (SPOOL_METRICS_TOKEN is not set): keep the port from the public internet');
   const address = await listen(app, config.host, config.port);
   log.info({ address, model: manifest.name }, `spool coordinator listening on ${address}`);
 

@@ -34,6 +34,8 @@ export interface Topology {
    * `maxAgeMs` accepts an older cached one (on a request's hot path).
    */
   snapshot(opts?: { fresh?: boolean; maxAgeMs?: number }): Promise<TopologySnapshot>;
+  /** The last picture taken, without discovering (a metrics scrape reads it); undefined before the first. */
+  latest?(): TopologySnapshot | undefined;
 }
 
 export function expectedStages(shards: number): ExpectedStage[] {

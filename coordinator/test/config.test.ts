@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     expect(c.frameLimits).toMatchObject({ maxTotalBytes: 2048 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=2048' });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.apiTokens)).toBe(true);
+    // GET /metrics is open unless a token is set.
+    expect(c.metricsToken).toBeUndefined();
   });
 
   it('reads every variable', () => {
@@ -48,7 +50,9 @@ describe('loadConfig', () => {
       SPOOL_RATE_LIMIT: '0',
       SPOOL_RATE_BURST: '5',
       SPOOL_MAX_FRAME_MB: '64',
+      SPOOL_METRICS_TOKEN: ' scrape-token ',
     });
+    expect(c.metricsToken).toBe('scrape-token');
     expect(c.frameLimits).toMatchObject({ maxTotalBytes: 64 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=64' });
     expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8, maxPerToken: 3, rateLimitPerMin: 0, rateBurst: 5 });
     expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000 });
@@ -69,6 +73,7 @@ describe('loadConfig', () => {
     [{ ...base, SPOOL_RATE_LIMIT: '-1' }, /SPOOL_RATE_LIMIT="-1" must be an integer from 0/],
     [{ ...base, SPOOL_RATE_BURST: '0' }, /SPOOL_RATE_BURST="0" must be an integer from 1/],
     [{ ...base, SPOOL_MAX_FRAME_MB: '5000' }, /SPOOL_MAX_FRAME_MB="5000" must be an integer from 1 to 4096/],
+    [{ ...base, SPOOL_METRICS_TOKEN: 'two tokens' }, /SPOOL_METRICS_TOKEN: the token may not contain spaces/],
     [
       { SPOOL_API_TOKENS: 'a,b', SPOOL_MAX_CONCURRENT: '2', SPOOL_MAX_QUEUE: '4', SPOOL_MAX_PER_TOKEN: '7' },
       'SPOOL_MAX_PER_TOKEN (7) is more than SPOOL_MAX_CONCURRENT + SPOOL_MAX_QUEUE (2 + 4 = 6), so no token could ever reach it; set it to at most 6, or leave it unset for 3',

@@ -223,6 +223,30 @@ describe('a generation that completes', () => {
     expect(warned).toEqual([`a listener of generation ${g.id} failed`, `a listener of generation ${g.id} failed`, `a listener of generation ${g.id} failed`]);
   });
 
+  it('tells observers of every generation at its start, a refused one too, until they unsubscribe; one that throws disturbs nothing', async () => {
+    const warned: string[] = [];
+    const { service, start, drain } = setup({ log: { debug: () => undefined, info: () => undefined, warn: (_o, msg) => warned.push(String(msg)) } });
+    const seen: string[] = [];
+    service.observe(() => {
+      throw new Error('a broken observer');
+    });
+    const stop = service.observe((g) => {
+      seen.push(`${g.id}:${g.state}`);
+      g.subscribe((e) => {
+        if (e.type === 'end') seen.push(`${g.id}:${e.state}`);
+      });
+    });
+    const ok = start();
+    expect((await ok.outcome).ok).toBe(true);
+    drain.begin();
+    const refused = start();
+    await refused.outcome;
+    stop();
+    start();
+    expect(seen).toEqual(['g1:queued', 'g1:completed', 'g2:queued', 'g2:failed']);
+    expect(warned).toEqual(['an observer of generation g1 failed', 'an observer of generation g2 failed', 'an observer of generation g3 failed']);
+  });
+
   it('is listed while held, found by id, and refuses a second generation with the same id', async () => {
     const pipeline = new FakePipeline();
     const held = gate();

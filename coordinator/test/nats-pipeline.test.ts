@@ -2,8 +2,9 @@
  * The NATS pipeline against a real nats-server with the bus's authorization
  * (one nkey identity per process, each with its permissions) and fake stage
  * workers served with shared's serveStage: the shard chain, the VAE →
- * video-encoder forward, discovery for /health and /info, and a missing
- * shard named in the error.
+ * video-encoder forward, discovery for /health and /info, a missing shard
+ * named in the error, and the stage metrics (call times, retries, frame
+ * bytes, live workers) that all of it leaves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   COORDINATOR_IDENTITY,
   createBusCredentials,
   createLogger,
+  encodeFrame,
   inboxPrefix,
   serveStage,
   stageIdentity,
@@ -30,10 +32,12 @@ import {
 } from '@spool/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../src/metrics/metrics.ts';
 import { NatsPipeline } from '../src/pipeline/nats-pipeline.ts';
 import { natsDiscovery } from '../src/discovery.ts';
 import { DiscoveredTopology } from '../src/topology.ts';
 import { auth, manifest, testApp } from './helpers.ts';
+import { parseExposition } from './prom-text.ts';
 
 const NATS_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
 const MODEL = manifest.name;
@@ -137,8 +141,9 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
 
   const stack = (stageTimeoutMs = 5000) => {
     const topology = new DiscoveredTopology({ discover: natsDiscovery(nc), model: MODEL, blockCount: manifest.transformer.blocks.length, cacheMs: 0 });
-    const pipeline = new NatsPipeline({ nc, model: MODEL, stageTimeoutMs, lostAfterMs: 600, retry: RETRY, topology });
-    return { ...testApp({ pipeline, topology }), topology, pipeline };
+    const metrics = new Metrics();
+    const pipeline = new NatsPipeline({ nc, model: MODEL, stageTimeoutMs, lostAfterMs: 600, retry: RETRY, topology, observer: metrics.stages });
+    return { ...testApp({ pipeline, topology, metrics }), topology, pipeline, metrics };
   };
 
   it('serves a whole request through every stage', async () => {
@@ -158,6 +163,26 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
       expect(res.statusCode).toBe(200);
       expect(new Uint8Array(res.rawPayload)).toEqual(MP4);
       expect(res.headers['x-spool-frames']).toBe('9');
+
+      const m = parseExposition((await app.inject({ method: 'GET', url: '/metrics' })).body);
+      // One try per call: the text encoder once, the shard chain once per step, the VAE once; none sent again.
+      const tries = Object.fromEntries(m.find('spool_stage_call_duration_seconds_count').map((s) => [`${s.labels.stage} ${s.labels.outcome}`, s.value]));
+      expect(tries).toEqual({ 'text-encoder ok': 1, 'denoise.0 ok': 2, 'vae-decoder ok': 1 });
+      expect(m.find('spool_stage_retries_total')).toEqual([]);
+      // The bytes of the frames that crossed: the text encoder's request is exactly the prompts' frame.
+      const sentText = encodeFrame({ meta: { prompts: ['', 'a fox'] }, tensors: {} }).byteLength;
+      expect(m.value('spool_stage_bytes_total', { stage: 'text-encoder', direction: 'sent' })).toBe(sentText);
+      // The embeddings: 2 × 4 × 8 float32 and more.
+      expect(m.value('spool_stage_bytes_total', { stage: 'text-encoder', direction: 'received' })).toBeGreaterThan(2 * 4 * 8 * 4);
+      // Each of the 2 steps sends sample [2, 3 latent frames, 2, 2, 2], text and timestep, and gets model_output back.
+      const f32 = (shape: number[]) => tensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      const step = { sample: f32([2, 3, 2, 2, 2]), encoder_hidden_states: f32([2, 4, 8]), timestep: f32([2]) };
+      expect(m.value('spool_stage_bytes_total', { stage: 'denoise.0', direction: 'sent' })).toBe(2 * encodeFrame({ meta: {}, tensors: step }).byteLength);
+      expect(m.value('spool_stage_bytes_total', { stage: 'denoise.0', direction: 'received' })).toBe(2 * encodeFrame({ meta: {}, tensors: { model_output: step.sample } }).byteLength);
+      expect(m.value('spool_stage_bytes_total', { stage: 'vae-decoder', direction: 'received' })).toBeGreaterThan(MP4.byteLength);
+      // Workers from the topology's latest discovery (the /health and /info above took it).
+      const live = Object.fromEntries(m.find('spool_live_workers').map((s) => [s.labels.stage, s.value]));
+      expect(live).toEqual({ 'text-encoder': 1, 'denoise.0': 1, 'denoise.1': 1, 'vae-decoder': 1, 'video-encoder': 1 });
     } finally {
       await app.close();
     }
@@ -166,7 +191,7 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
   it('names the missing shard when shard 0 has nobody to forward to', async () => {
     await workers.get('denoise.1')?.drain(100);
     workers.delete('denoise.1');
-    const { app, pipeline } = stack(800);
+    const { app, pipeline, metrics } = stack(800);
     try {
       const health = await app.inject({ method: 'GET', url: '/health' });
       expect(health.statusCode).toBe(503);
@@ -178,6 +203,11 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
       const err = await pipeline.denoise(sample, text, tensor('float32', [2], new Float32Array([999, 999])), new AbortController().signal).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', stage: 'denoise.1', status: 503 });
       expect((err as Error).message).toBe('denoise.1 has no live worker (the call to denoise.0 was lost)');
+      // Two tries, each lost; the first was sent again.
+      const m = parseExposition(await metrics.exposition());
+      expect(m.find('spool_stage_retries_total')).toEqual([{ name: 'spool_stage_retries_total', labels: { stage: 'denoise.0', code: 'SPOOL_ERR_CALL_LOST' }, value: 1 }]);
+      expect(m.value('spool_stage_call_duration_seconds_count', { stage: 'denoise.0', outcome: 'SPOOL_ERR_CALL_LOST' })).toBe(2);
+      expect(m.value('spool_live_workers', { stage: 'denoise.1' })).toBe(0);
 
       const res = await app.inject({ method: 'POST', url: '/generate', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"prompt":"a fox"}' });
       expect(res.statusCode).toBe(503);

@@ -110,6 +110,8 @@ export function composeServices(layout: ResolvedLayout, opts: ComposeOptions): C
       ...keyed(COORDINATOR_IDENTITY),
       SPOOL_PORT: String(API_PORT),
       SPOOL_API_TOKENS: '${SPOOL_API_TOKENS:?set SPOOL_API_TOKENS to a comma-separated list of tokens}',
+      // GET /metrics is open on the published port unless this is set.
+      SPOOL_METRICS_TOKEN: '${SPOOL_METRICS_TOKEN:-}',
     },
     secrets: [COORDINATOR_IDENTITY],
     dependsOn: ['nats', 'jaeger', ...workers.map((s) => s.name)],

@@ -26,6 +26,8 @@ export interface LaunchConfig {
   /** Overrides of the layout: `SPOOL_REPLICAS`, `SPOOL_SHARDS`, `SPOOL_DEVICE`, `SPOOL_ORT_THREADS`. */
   readonly shorthands: Shorthands;
   readonly tokens: readonly string[];
+  /** SPOOL_METRICS_TOKEN: the coordinator's GET /metrics takes it; given to the coordinator alone. */
+  readonly metricsToken?: string;
   readonly logDir: string;
 }
 
@@ -44,6 +46,7 @@ export function loadLaunchConfig(env: Env, root: string): LaunchConfig {
     layoutFile: path.resolve(root, readString(env, 'SPOOL_LAYOUT', DEFAULT_LAYOUT)),
     shorthands: readShorthands(env),
     tokens: readList(env, 'SPOOL_API_TOKENS'),
+    metricsToken: readOptionalString(env, 'SPOOL_METRICS_TOKEN'),
     logDir: path.resolve(root, readString(env, 'SPOOL_LOG_DIR', '.spool/logs')),
   });
 }

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     busCredentialsDir: config.natsCredentialsDir,
     logDir: config.logDir,
     env: pickEnv(process.env),
+    coordinatorEnv: config.metricsToken === undefined ? {} : { SPOOL_METRICS_TOKEN: config.metricsToken },
     restart: { maxRestarts: 5 },
     onLine: (label, line) => {
       if (label === 'nats-server' && !verbose) return;
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   say(`  export VALID_TOKEN=${token}`);
   say(`  curl -s ${base}/health`);
   say(`  curl -s ${base}/info`);
+  say(config.metricsToken === undefined ? `  curl -s ${base}/metrics` : `  curl -s -H "Authorization: Bearer $SPOOL_METRICS_TOKEN" ${base}/metrics`);
   say(
     `  curl -X POST -H "Authorization: Bearer $VALID_TOKEN" -H "Content-Type: application/json" ` +
       `-d '{"prompt":"A serene sunset over the ocean with birds flying in the sky.","num_frames":${d.num_frames},"fps":${d.fps},"guidance_scale":${d.guidance_scale},"num_inference_steps":${d.num_inference_steps}}' ` +
@@ -107,6 +109,7 @@ function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   }
   // Secrets go only where they belong: the tokens to the coordinator, each key file to its own identity.
   delete out.SPOOL_API_TOKENS;
+  delete out.SPOOL_METRICS_TOKEN;
   delete out.SPOOL_NATS_KEY_FILE;
   delete out.SPOOL_NATS_CREDENTIALS;
   return out;

@@ -72,6 +72,7 @@ function expectOwnKeysOnly(file: { services: Record<string, Service>; secrets?: 
     expect(s.environment.SPOOL_NATS_KEY_FILE, name).toBe(`/run/secrets/${identity}`);
     expect(Object.keys(s.environment).filter((k) => k.includes('KEY') || k.includes('CREDENTIALS')), name).toEqual(['SPOOL_NATS_KEY_FILE']);
     expect('SPOOL_API_TOKENS' in s.environment, name).toBe(identity === COORDINATOR_IDENTITY);
+    expect('SPOOL_METRICS_TOKEN' in s.environment, name).toBe(identity === COORDINATOR_IDENTITY);
   }
   for (const name of ['nats', 'jaeger']) expect(file.services[name].secrets, name).toBeUndefined();
   // One secret per identity in use, each its own key file; the launcher's key is not in a compose deployment.

@@ -1,8 +1,8 @@
 /**
  * End to end: a real nats-server with the bus closed (one key per identity),
  * every stage in its own worker process running the ONNX files of
- * cogvideox-tiny on the CPU, a real ffmpeg, the coordinator over real HTTP,
- * and a real OTLP/HTTP receiver for the traces.
+ * cogvideox-tiny on the CPU, a real ffmpeg, the coordinator over real HTTP
+ * (its Prometheus metrics too), and a real OTLP/HTTP receiver for the traces.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { busIdentities, connectNats, createBusCredentials, loadModelPackage, MOD
 import { DEFAULT_LAYOUT } from '../src/config.ts';
 import { loadLayout } from '../src/layout/load.ts';
 import { modelFacts } from '../src/layout/resolve.ts';
+import { parseExposition } from '../../coordinator/test/prom-text.ts';
 import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
@@ -178,6 +179,47 @@ describe('spool end to end', () => {
       otlp.spans.find((s) => traceIds.includes(s.traceId) && Number(s.attributes['spool.batch_size'] ?? 1) > 1),
     );
     expect(Number(batched.attributes['spool.batch_size'])).toBeGreaterThan(1);
+  });
+
+  it('exposes Prometheus metrics: stage call times for every stage called, live workers per stage, bytes per hop', async () => {
+    const scrape = async () => {
+      const res = await fetch(`${stack.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await res.text();
+      return { text, m: parseExposition(text) };
+    };
+    const { m: before } = await scrape();
+    const prompt = 'an orange kite over green hills, metrics-e2e';
+    const steps = 3;
+    const res = await generate({ prompt, num_frames: 9, fps: 8, num_inference_steps: steps, seed: 5 });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const { text, m: after } = await scrape();
+    const grew = (name: string, labels: Record<string, string> = {}): number => after.sum(name, labels) - before.sum(name, labels);
+
+    // One try per call: the text encoder once, the shard chain once per step, the VAE (and video encoder) once.
+    expect(grew('spool_stage_call_duration_seconds_count', { stage: 'text-encoder', outcome: 'ok' })).toBe(1);
+    expect(grew('spool_stage_call_duration_seconds_count', { stage: 'denoise.0', outcome: 'ok' })).toBe(steps);
+    expect(grew('spool_stage_call_duration_seconds_count', { stage: 'vae-decoder', outcome: 'ok' })).toBe(1);
+    for (const stage of ['text-encoder', 'denoise.0', 'vae-decoder']) expect(grew('spool_stage_call_duration_seconds_sum', { stage }), stage).toBeGreaterThan(0);
+    // Bytes per hop: each step sends the two CFG rows of latents [2, 3, C, h, w] (and the text) and gets as many back; the MP4 comes back from the VAE call.
+    const latentBytes = 2 * 3 * manifest.latent.channels * (manifest.video.height / manifest.latent.spatial_compression) * (manifest.video.width / manifest.latent.spatial_compression) * 4;
+    expect(grew('spool_stage_bytes_total', { stage: 'denoise.0', direction: 'sent' })).toBeGreaterThan(steps * latentBytes);
+    expect(grew('spool_stage_bytes_total', { stage: 'denoise.0', direction: 'received' })).toBeGreaterThanOrEqual(steps * latentBytes);
+    expect(grew('spool_stage_bytes_total', { stage: 'vae-decoder', direction: 'sent' })).toBeGreaterThanOrEqual(latentBytes / 2);
+    for (const stage of ['text-encoder', 'vae-decoder']) expect(grew('spool_stage_bytes_total', { stage, direction: 'received' }), stage).toBeGreaterThan(0);
+    expect(grew('spool_stage_bytes_total', { stage: 'text-encoder', direction: 'sent' })).toBeGreaterThan(prompt.length);
+
+    // Every stage has its one worker; the generation and its steps are counted; the process metrics are there.
+    const live = Object.fromEntries(after.find('spool_live_workers').map((s) => [s.labels.stage, s.value]));
+    expect(live).toEqual({ 'text-encoder': 1, 'denoise.0': 1, 'denoise.1': 1, 'vae-decoder': 1, 'video-encoder': 1 });
+    expect(grew('spool_generation_duration_seconds_count', { outcome: 'completed' })).toBe(1);
+    expect(grew('spool_denoise_steps_total')).toBe(steps);
+    expect(grew('spool_http_requests_total', { route: '/generate', status: '200' })).toBe(1);
+    expect(after.value('spool_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(text).not.toContain(prompt);
+    expect(text).not.toContain(TOKEN);
   });
 
   it('serves over a closed bus: a client without a key cannot connect to it', async () => {

@@ -12,6 +12,8 @@ describe('loadLaunchConfig', () => {
     expect(c.layoutFile).toBe(path.join(ROOT, 'infra/layout.json'));
     expect(c.shorthands).toEqual({});
     expect(Object.isFrozen(c.shorthands)).toBe(true);
+    expect(c.metricsToken).toBeUndefined();
+    expect(loadLaunchConfig({ SPOOL_METRICS_TOKEN: ' scrape-me ' }, ROOT).metricsToken).toBe('scrape-me');
   });
 
   it('takes SPOOL_LAYOUT relative to the repository, and every shorthand', () => {

@@ -4,7 +4,7 @@
  * and SIGTERM leaves nothing running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,9 +32,10 @@ describe('npm start', () => {
   it('starts every process, answers the printed curl line, restarts a worker that dies, and stops them all on SIGTERM', async () => {
     const port = await freePort();
     const token = 'launcher-test-token-123456';
+    const metricsToken = 'launcher-metrics-token-7e2a9c';
     child = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, SPOOL_PORT: String(port), SPOOL_HOST: '127.0.0.1', SPOOL_API_TOKENS: token, SPOOL_LOG_DIR: dir, NATS_URL: '' },
+      env: { ...process.env, SPOOL_PORT: String(port), SPOOL_HOST: '127.0.0.1', SPOOL_API_TOKENS: token, SPOOL_METRICS_TOKEN: metricsToken, SPOOL_LOG_DIR: dir, NATS_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -63,6 +64,17 @@ describe('npm start', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp4');
     await res.arrayBuffer();
+
+    // GET /metrics takes SPOOL_METRICS_TOKEN, which reaches the coordinator and no worker.
+    expect(output).toContain(`-H "Authorization: Bearer $SPOOL_METRICS_TOKEN" http://localhost:${port}/metrics`);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain('spool_generation_duration_seconds_count{outcome="completed"} 1');
+    const holders = descendants(child.pid!).filter((pid) => /(stages|coordinator)\/src\/main\.ts/.test(commandOf(pid)));
+    const seen = holders.map((pid) => `${commandOf(pid).includes('coordinator') ? 'coordinator' : 'worker'} ${readFileSync(`/proc/${pid}/environ`, 'utf8').includes(metricsToken)}`);
+    expect(seen.filter((x) => x.startsWith('worker'))).toEqual(Array(5).fill('worker false'));
+    expect(seen.filter((x) => x.startsWith('coordinator'))).toEqual(['coordinator true']);
 
     // A worker that dies is started again, and /health comes back.
     const shard0 = descendants(child.pid!).find((pid) => commandOf(pid).includes('--shard 0'));

@@ -63,6 +63,13 @@ export interface BatchStats {
   requestSteps: number;
 }
 
+export interface StepBatcherOptions {
+  /** The clock the batching window runs on, ms. */
+  readonly now?: () => number;
+  /** Told the number of requests in each denoiser call sent (the metrics' batch sizes). */
+  readonly onSend?: (requests: number) => void;
+}
+
 export class StepBatcher {
   readonly stats: BatchStats = { calls: 0, merged: 0, requestSteps: 0 };
   private readonly sessions = new Set<Session>();
@@ -74,6 +81,8 @@ export class StepBatcher {
   private pumping = false;
   private again = false;
 
+  private readonly now: () => number;
+
   /**
    * `policy` may be a function, asked again at every decision: the pipeline
    * depth (`maxInFlight`) follows the live topology.
@@ -81,8 +90,10 @@ export class StepBatcher {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly policy: BatchPolicy | (() => BatchPolicy),
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    private readonly opts: StepBatcherOptions = {},
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Opens a session; the request counts as a possible partner until it closes. */
   session(): DenoiseSession {
@@ -183,6 +194,7 @@ export class StepBatcher {
     };
     this.stats.calls++;
     this.stats.requestSteps += calls.length;
+    this.opts.onSend?.(calls.length);
     if (calls.length === 1) {
       const [c] = calls;
       context

@@ -12,4 +12,4 @@ export {
   type GenerationSuccess,
 } from './generation.ts';
 export { RequestBoard, type BoardEntry, type RequestOutlook, type RequestState, type RequestSummary } from './request-board.ts';
-export { GenerationService, type GenerationLog, type GenerationServiceOptions, type StartRequest } from './service.ts';
+export { GenerationService, type GenerationLog, type GenerationObserver, type GenerationServiceOptions, type StartRequest } from './service.ts';

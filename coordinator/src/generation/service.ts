@@ -74,6 +74,9 @@ export interface StartRequest {
   readonly log?: RunLog;
 }
 
+/** Told of each generation as it starts (metrics, a jobs store): it may subscribe to its events. */
+export type GenerationObserver = (generation: Generation) => void;
+
 const SILENT: GenerationLog = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
 export class GenerationService {
@@ -83,6 +86,7 @@ export class GenerationService {
   readonly inFlight: InFlight;
   readonly drain: Drain;
   private readonly live = new Map<string, GenerationRecord>();
+  private readonly observers = new Set<GenerationObserver>();
   private readonly log: GenerationLog;
 
   constructor(private readonly opts: GenerationServiceOptions) {
@@ -102,6 +106,19 @@ export class GenerationService {
   /** A generation held now, by id. */
   get(id: string): Generation | undefined {
     return this.live.get(id);
+  }
+
+  /**
+   * Calls `observer` with every generation started from now on, at its start
+   * (state `queued`), before anything has happened to it: a refused one too.
+   * Returns the unsubscribe. An observer that throws is reported and
+   * disturbs neither the generation nor the other observers.
+   */
+  observe(observer: GenerationObserver): () => void {
+    this.observers.add(observer);
+    return () => {
+      this.observers.delete(observer);
+    };
   }
 
   /** GET /requests: the held generations (one caller's, or all), with admission's expected times. */
@@ -135,6 +152,13 @@ export class GenerationService {
       controller,
       onListenerError: (err) => this.log.warn({ err, id: req.id }, `a listener of generation ${req.id} failed`),
     });
+    for (const observe of [...this.observers]) {
+      try {
+        observe(record);
+      } catch (err) {
+        this.log.warn({ err, id: req.id }, `an observer of generation ${req.id} failed`);
+      }
+    }
     const refused = this.refusal();
     if (refused) {
       record.end({ ok: false, state: 'failed', error: refused, seed: req.params.seed, retries: 0 });

@@ -121,7 +121,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOp
     return reply.code(404).send({
       error: reasonPhrase(404),
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: `no route for ${request.method} ${shortPath(path)}; the routes are GET /health, GET /info, GET /requests and POST /generate`,
+      message: `no route for ${request.method} ${shortPath(path)}; the routes are GET /health, GET /info, GET /metrics, GET /requests and POST /generate`,
     });
   });
 }

@@ -4,6 +4,8 @@
  * (`withRetry`). When a call still fails for want of a worker, the topology
  * is checked again so the error names the stage that is actually missing (a
  * call to denoise.0 goes silent when denoise.1 has no worker to forward to).
+ * Each try is told to an optional observer (the metrics): its time and
+ * outcome, the sizes of the frames it moved, and whether it goes again.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
@@ -37,6 +39,22 @@ export interface NatsPipelineOptions {
   /** Names the stage really missing when a call fails; the shards of the chain come from it too. */
   readonly topology?: Topology;
   readonly log?: Pick<Logger, 'warn'>;
+  /** Told of every stage call: its time and outcome, its frame sizes, and when it is sent again. */
+  readonly observer?: StageCallObserver;
+}
+
+/**
+ * What the pipeline reports of its stage calls (the metrics implement it).
+ * `stage` is the stage a call enters the chain at (`text-encoder`,
+ * `denoise.0`, `vae-decoder`); nothing about the request itself is passed.
+ */
+export interface StageCallObserver {
+  /** One try of a call ended after `seconds`: `ok`, or the SPOOL_ERR_* code it failed with. */
+  called(stage: string, outcome: string, seconds: number): void;
+  /** A try failed with `code` and the call is sent again. */
+  retried(stage: string, code: string): void;
+  /** A frame of `bytes` went to the stage (`sent`) or came back from the call (`received`). */
+  moved(stage: string, direction: 'sent' | 'received', bytes: number): void;
 }
 
 /** The stages a call went through: fixed labels, or every denoiser shard of the live topology. */
@@ -107,24 +125,36 @@ export class NatsPipeline implements Pipeline {
   private async call(involved: Involved, stage: string, subject: string, message: WireMessage, spanName: string, signal: AbortSignal): Promise<WireMessage> {
     const frame = encodeFrame(message);
     const watch = connectionWatch(this.opts.nc);
+    const observer = this.opts.observer;
+    const onFrame = observer && ((direction: 'sent' | 'received', bytes: number): void => observer.moved(stage, direction, bytes));
     try {
       return await withRetry(
-        (attempt) => {
+        async (attempt) => {
           const problem = watch?.problem();
           if (problem) throw wireError('SPOOL_ERR_BUS_UNAVAILABLE', `cannot call ${stage}: ${problem}`, { stage });
-          return this.caller.call(subject, frame, {
-            stage,
-            timeoutMs: this.opts.stageTimeoutMs,
-            signal,
-            spanName,
-            attributes: attempt > 1 ? { 'spool.attempt': attempt } : undefined,
-          });
+          const started = performance.now();
+          try {
+            const reply = await this.caller.call(subject, frame, {
+              stage,
+              timeoutMs: this.opts.stageTimeoutMs,
+              signal,
+              spanName,
+              attributes: attempt > 1 ? { 'spool.attempt': attempt } : undefined,
+              onFrame,
+            });
+            observer?.called(stage, 'ok', (performance.now() - started) / 1000);
+            return reply;
+          } catch (err) {
+            observer?.called(stage, errorCode(err), (performance.now() - started) / 1000);
+            throw err;
+          }
         },
         this.opts.retry ?? DEFAULT_RETRY,
         signal,
         {
           onRetry: (err, next, delayMs) => {
             countRetry();
+            observer?.retried(stage, errorCode(err));
             this.opts.log?.warn(
               { stage, code: isSpoolError(err) ? err.code : undefined, attempt: next, delay_ms: delayMs },
               `${(err as Error).message}; sending the call to ${stage} again (try ${next})`,
@@ -156,6 +186,11 @@ export class NatsPipeline implements Pipeline {
 /** Waits, until `until` at most, for a connection that is down to come back. */
 async function waitConnected(watch: ReturnType<typeof connectionWatch>, until: number, signal?: AbortSignal): Promise<void> {
   while (watch && !watch.connected && Date.now() < until && !signal?.aborted) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** The registry code of a failure; anything untyped counts as internal. */
+function errorCode(err: unknown): string {
+  return isSpoolError(err) ? err.code : 'SPOOL_ERR_INTERNAL';
 }
 
 function float32(reply: WireMessage, name: string, stage: string): Tensor<'float32'> {

@@ -36,6 +36,12 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly spanName?: string;
   readonly attributes?: Record<string, string | number | boolean>;
+  /**
+   * Told the size of each frame that crossed: the request's once it is
+   * published, the reply's once it is received whole (chunks joined). Only
+   * sizes: the caller sees no contents here.
+   */
+  readonly onFrame?: (direction: 'sent' | 'received', bytes: number) => void;
 }
 
 interface Pending {
@@ -86,7 +92,9 @@ export class StageCaller {
         });
         const failure = errorFromHeaders((k) => (reply.headers?.has(k) ? reply.headers.get(k) : undefined));
         if (failure) throw failure;
-        return decodeFrame(await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits }));
+        const received = await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits });
+        opts.onFrame?.('received', received.byteLength);
+        return decodeFrame(received);
       } catch (err) {
         const mapped = opts.signal?.aborted
           ? wireError('SPOOL_ERR_CANCELLED', `cancelled while waiting for ${holder}`, { stage: holder })
@@ -151,7 +159,9 @@ export class StageCaller {
         this.nc.publish(subject, payload, { reply: `${this.root}.${token}`, headers: hdrs });
       } catch (err) {
         p.reject(err);
+        return;
       }
+      opts.onFrame?.('sent', frame.byteLength);
     });
   }
 

@@ -1,0 +1,44 @@
+/**
+ * GET /metrics: every metric in the Prometheus text exposition format,
+ * collected at the scrape (gauges read admission and the topology's latest
+ * picture then; a scrape never triggers discovery). Without
+ * SPOOL_METRICS_TOKEN it needs no auth, like /health: keep the port from the
+ * public internet, or set the token. With it, a scrape must send
+ * `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: …}`).
+ * The API tokens do not open it, and it does not open the API.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { coordinatorError } from '../errors.ts';
+import type { MetricsRegistry } from '../metrics/registry.ts';
+import { checkAuthorization, tokenMatcher, WWW_AUTHENTICATE } from './auth.ts';
+import { ErrorBody } from './error-handler.ts';
+
+export interface MetricsRouteDeps {
+  readonly metrics: MetricsRegistry;
+  /** SPOOL_METRICS_TOKEN: the bearer token a scrape must send; open when absent. */
+  readonly token?: string;
+}
+
+const Exposition = Type.String({ description: 'Prometheus text exposition format 0.0.4' });
+
+export function registerMetricsRoute(app: FastifyInstance, deps: MetricsRouteDeps): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const onRequest = deps.token === undefined ? [] : [scrapeAuth(deps.token)];
+  r.get('/metrics', { onRequest, schema: { response: { 200: Exposition, 401: ErrorBody } } }, async (_request, reply) => {
+    const text = await deps.metrics.exposition();
+    return reply.code(200).header('Content-Type', deps.metrics.contentType).header('Cache-Control', 'no-store').send(text);
+  });
+}
+
+function scrapeAuth(token: string) {
+  const match = tokenMatcher([token]);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const result = checkAuthorization(request.headers.authorization, match);
+    if (typeof result === 'string') {
+      reply.header('WWW-Authenticate', WWW_AUTHENTICATE);
+      throw coordinatorError('SPOOL_ERR_UNAUTHORIZED', `${result} (GET /metrics takes the SPOOL_METRICS_TOKEN)`);
+    }
+  };
+}
