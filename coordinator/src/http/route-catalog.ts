@@ -11,16 +11,29 @@ import { DOCS_PATH, isDocsRoute } from './docs.ts';
 export interface DeclaredRoute {
   readonly method: string;
   readonly url: string;
+  /** Left out of the OpenAPI document (`schema.hide`): the docs page's own routes. */
+  readonly hidden: boolean;
 }
+
+const catalogs = new WeakMap<FastifyInstance, readonly DeclaredRoute[]>();
 
 /** Starts recording; call before any route is declared. The list fills as routes are. */
 export function routeCatalog(app: FastifyInstance): readonly DeclaredRoute[] {
   const routes: DeclaredRoute[] = [];
   app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url });
+      if (method !== 'HEAD') routes.push({ method, url: route.url, hidden });
     }
   });
+  catalogs.set(app, routes);
+  return routes;
+}
+
+/** Every route an app made by build() has declared, whatever declared it; complete once the app is ready. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  const routes = catalogs.get(app);
+  if (!routes) throw new Error('this app keeps no route catalog: make it with build()');
   return routes;
 }
 
