@@ -50,8 +50,9 @@ const TAGS = [
 
 /**
  * The page's Content-Security-Policy: everything from this origin, images
- * also inline (the logo and the stylesheets' icons are data: URLs), no
- * validator badge, no fonts or scripts from elsewhere.
+ * and fonts also inline (the logo and the stylesheets' icons are data:
+ * URLs), inline styles (the UI sets some; they can load nothing from
+ * elsewhere either), no validator badge, nothing from another host.
  */
 const DOCS_CSP =
   "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'self'; " +
@@ -68,7 +69,7 @@ export function registerDocs(app: FastifyInstance, opts: DocsOptions): void {
       info: { title: `spool: ${opts.manifest.name}`, version: packageVersion(), description: apiDescription(opts.manifest) },
       components: {
         securitySchemes: {
-          [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'One of the tokens in SPOOL_API_TOKENS (`npm start` prints one and keeps it in .spool/token).' },
+          [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'One of the API tokens (SPOOL_API_TOKENS; `npm start` prints one).' },
         },
       },
       tags: TAGS,

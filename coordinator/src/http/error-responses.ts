@@ -24,7 +24,7 @@ export interface HeaderDoc {
 }
 
 /** Whole seconds to wait before sending the request again. */
-export const RETRY_AFTER: HeaderDoc = {
+const RETRY_AFTER: HeaderDoc = {
   type: 'integer',
   minimum: MIN_RETRY_AFTER_S,
   maximum: MAX_RETRY_AFTER_S,
@@ -40,7 +40,7 @@ const DRAIN_RETRY_AFTER: HeaderDoc = {
 const WWW_AUTHENTICATE_HEADER: HeaderDoc = { type: 'string', enum: [WWW_AUTHENTICATE], description: 'The scheme the API takes: a Bearer token.' };
 
 /** The extension @fastify/swagger reads as the response's description, apart from the body schema's. */
-export const RESPONSE_DESCRIPTION = 'x-response-description';
+const RESPONSE_DESCRIPTION = 'x-response-description';
 
 /** The headers an error answer of this status carries, given its codes. */
 function errorHeaders(status: number, codes: readonly ErrorCode[]): Record<string, HeaderDoc> | undefined {

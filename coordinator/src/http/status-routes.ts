@@ -55,7 +55,7 @@ const Info = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { description: "The live workers, from their NATS micro-service registrations" },
+      { description: 'The live workers, from their NATS micro-service registrations' },
     ),
     limits: Type.Object(
       {
