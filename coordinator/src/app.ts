@@ -1,8 +1,10 @@
 /**
  * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
- * errors, tracing and metrics around a generation service (made here from a
- * Pipeline and the admission options when not given) and a Topology, with no
- * port and no NATS of its own, so tests drive it through `inject()`.
+ * errors, tracing, metrics and the OpenAPI docs around a generation service
+ * (made here from a Pipeline and the admission options when not given) and a
+ * Topology, with no port and no NATS of its own, so tests drive it through
+ * `inject()`. Routes are declared when the app gets ready (`inject()` and
+ * `listen()` see to that).
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -23,11 +25,13 @@ import {
 import { coordinatorError } from './errors.ts';
 import { GenerationService } from './generation/service.ts';
 import { refuseWhileDraining } from './http/draining.ts';
+import { isDocsRoute, registerDocs } from './http/docs.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.ts';
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { registerMetricsRoute } from './http/metrics-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
 import { registerRequestsRoute } from './http/requests-route.ts';
+import { describeRoutes, routeCatalog } from './http/route-catalog.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
 import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
@@ -123,35 +127,44 @@ export function build(opts: BuildOptions): FastifyInstance {
     }
     parseJson(request, bytes.toString('utf8'), done);
   });
+  // Before any route is declared, so the 404 answer names them all.
+  const routes = routeCatalog(app);
   registerTracing(app);
   const metrics = opts.metrics ?? new Metrics();
   metrics.http.instrument(app);
   app.addHook('onResponse', (request, reply, done) => {
-    // Health polls and metric scrapes are frequent and dull; everything else is worth a line.
-    const level = request.url === '/health' || request.url === '/metrics' ? 'debug' : 'info';
+    // Health polls, metric scrapes and the docs page's assets are frequent and dull; everything else is worth a line.
+    const level = request.url === '/health' || request.url === '/metrics' || isDocsRoute(request.routeOptions.url) ? 'debug' : 'info';
     request.log[level](
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       `${request.method} ${request.url} ${reply.statusCode}`,
     );
     done();
   });
-  registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit });
+  registerErrorHandling(app, { bodyRules: fieldRules(generateBodySchema(opts.manifest)), bodyLimit }, () => describeRoutes(routes));
   const generation = opts.generation ?? generationService(opts, metrics);
   const unwatch = metrics.generations.watch(generation);
   app.addHook('onClose', async () => unwatch());
   metrics.stages.watchTopology(opts.topology);
   refuseWhileDraining(app, generation);
-  registerStatusRoutes(app, {
-    manifest: opts.manifest,
-    topology: opts.topology,
-    systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
-    admission: generation.admission,
-    drain: generation.drain,
-    inFlight: generation.inFlight,
+  // The OpenAPI document is made from the routes declared once its plugin has
+  // loaded, and plugins load in order, at ready(): so every route is declared
+  // in the plugin below, none on `app` directly (such a route would be
+  // declared before the document's hook exists, and missing from it).
+  registerDocs(app, { manifest: opts.manifest });
+  app.register(async (api) => {
+    registerStatusRoutes(api, {
+      manifest: opts.manifest,
+      topology: opts.topology,
+      systemInfo: opts.systemInfo ?? new CachedSystemInfo(),
+      admission: generation.admission,
+      drain: generation.drain,
+      inFlight: generation.inFlight,
+    });
+    registerRequestsRoute(api, { generation, apiTokens: opts.apiTokens });
+    registerGenerateRoute(api, { manifest: opts.manifest, generation, apiTokens: opts.apiTokens });
+    registerMetricsRoute(api, { metrics, token: opts.metricsToken });
   });
-  registerRequestsRoute(app, { generation, apiTokens: opts.apiTokens });
-  registerGenerateRoute(app, { manifest: opts.manifest, generation, apiTokens: opts.apiTokens });
-  registerMetricsRoute(app, { metrics, token: opts.metricsToken });
   return app;
 }
 

@@ -97,7 +97,7 @@ describe('unknown routes', () => {
     expect(res.json()).toEqual({
       error: 'Not Found',
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /metrics, GET /requests and POST /generate',
+      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests, POST /generate, GET /metrics, GET /openapi.json and GET /docs',
     });
   });
 });

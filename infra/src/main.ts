@@ -92,6 +92,7 @@ async function main(): Promise<void> {
       `${base}/generate -o generated_video.mp4`,
   );
   say('');
+  say(`The API, browsable: ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say('Ctrl-C stops everything.');
 }
 

@@ -68,7 +68,7 @@ describe('spool end to end', () => {
       port: 0,
       logDir: path.join(dir, 'logs'),
       // A wider batching window than the default, so that concurrent requests reliably meet.
-      coordinatorEnv: { SPOOL_BATCH_WINDOW_MS: '250' },
+      coordinatorEnv: { SPOOL_BATCH_WINDOW_MS: '1000' },
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',

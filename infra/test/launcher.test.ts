@@ -56,6 +56,12 @@ describe('npm start', () => {
 
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(await health.json()).toEqual({ status: 'healthy' });
+    // The printed docs: the page, and the document with the served model's limits.
+    expect(output).toContain(`http://localhost:${port}/docs`);
+    expect((await fetch(`http://127.0.0.1:${port}/docs`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string; info: { title: string } };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.title).toBe('spool: cogvideox-mini');
     const res = await fetch(`http://127.0.0.1:${port}/generate`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -1,9 +1,11 @@
 /**
- * Bearer-token auth for POST /generate and GET /requests. Tokens are compared
- * as SHA-256 digests with timingSafeEqual, against every configured token, so
- * neither the length nor the content of a guess shows in the time taken. The
- * caller of an authorized request is the configured token it matched
- * (`callerOf`), so each token sees only its own requests.
+ * Bearer-token auth for the routes that take one (POST /generate, GET
+ * /requests). Tokens are compared as SHA-256 digests with timingSafeEqual,
+ * against every configured token, so neither the length nor the content of a
+ * guess shows in the time taken. The caller of an authorized request is the
+ * configured token it matched (`callerOf`), so each token sees only its own
+ * requests. The OpenAPI document marks a route as needing a token when its
+ * onRequest hooks include one `bearerAuth` made (`needsBearer`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -42,10 +44,13 @@ export function checkAuthorization(header: string | undefined, match: (token: st
   return index >= 0 ? index : 'the bearer token is not valid';
 }
 
+/** The hooks `bearerAuth` made: a route with one of them needs a token, and the OpenAPI document says so. */
+const bearerHooks = new WeakSet<object>();
+
 /** An onRequest hook: runs before the body is read, so a bad token costs nothing more. */
 export function bearerAuth(tokens: readonly string[]) {
   const match = tokenMatcher(tokens);
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const result = checkAuthorization(request.headers.authorization, match);
     if (typeof result === 'string') {
       reply.header('WWW-Authenticate', WWW_AUTHENTICATE);
@@ -53,4 +58,12 @@ export function bearerAuth(tokens: readonly string[]) {
     }
     callers.set(request, `token-${result}`);
   };
+  bearerHooks.add(hook);
+  return hook;
+}
+
+/** Whether a route's onRequest hooks (one, a list, or none) include a `bearerAuth` hook. */
+export function needsBearer(onRequest: unknown): boolean {
+  const hooks: unknown[] = Array.isArray(onRequest) ? onRequest : [onRequest];
+  return hooks.some((h) => typeof h === 'function' && bearerHooks.has(h));
 }

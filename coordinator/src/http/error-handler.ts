@@ -104,7 +104,8 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
   socket.destroy(err);
 }
 
-export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOptions): void {
+/** `routes` names the routes a 404 answer lists (`describeRoutes`); it is asked at each 404, so it sees every route declared. */
+export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOptions, routes: () => string): void {
   app.setErrorHandler((err, request, reply) => {
     const e = toSpoolError(err, { body: request.body, contentType: request.headers['content-type'], opts });
     // A refusal (admission's 429s, a drain's 503) knows when to retry; every 429 says so.
@@ -121,7 +122,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOp
     return reply.code(404).send({
       error: reasonPhrase(404),
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: `no route for ${request.method} ${shortPath(path)}; the routes are GET /health, GET /info, GET /metrics, GET /requests and POST /generate`,
+      message: `no route for ${request.method} ${shortPath(path)}; the routes are ${routes()}`,
     });
   });
 }

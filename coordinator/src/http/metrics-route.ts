@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coordinatorError } from '../errors.ts';
 import type { MetricsRegistry } from '../metrics/registry.ts';
 import { checkAuthorization, tokenMatcher, WWW_AUTHENTICATE } from './auth.ts';
-import { ErrorBody } from './error-handler.ts';
+import { errorResponses } from './error-responses.ts';
 
 export interface MetricsRouteDeps {
   readonly metrics: MetricsRegistry;
@@ -21,12 +21,24 @@ export interface MetricsRouteDeps {
   readonly token?: string;
 }
 
-const Exposition = Type.String({ description: 'Prometheus text exposition format 0.0.4' });
+const Exposition = {
+  description: 'Every metric, in the Prometheus text exposition format 0.0.4',
+  content: { 'text/plain': { schema: Type.String({ description: 'Prometheus text exposition format 0.0.4' }) } },
+};
 
 export function registerMetricsRoute(app: FastifyInstance, deps: MetricsRouteDeps): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const onRequest = deps.token === undefined ? [] : [scrapeAuth(deps.token)];
-  r.get('/metrics', { onRequest, schema: { response: { 200: Exposition, 401: ErrorBody } } }, async (_request, reply) => {
+  const schema = {
+    summary: 'Prometheus metrics',
+    description:
+      'HTTP requests and latency, generation and per-phase times, admission (queue, running, refusals), stage call times, retries and bytes per hop, ' +
+      'denoiser batch sizes, live workers per stage, and the process. No label carries a prompt, token, seed or request id. ' +
+      'Open like /health unless SPOOL_METRICS_TOKEN is set; then it takes that token (the API tokens do not open it).',
+    tags: ['status'],
+    response: { 200: Exposition, ...(deps.token === undefined ? {} : errorResponses(['SPOOL_ERR_UNAUTHORIZED'])) },
+  };
+  r.get('/metrics', { onRequest, schema }, async (_request, reply) => {
     const text = await deps.metrics.exposition();
     return reply.code(200).header('Content-Type', deps.metrics.contentType).header('Cache-Control', 'no-store').send(text);
   });

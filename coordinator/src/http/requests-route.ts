@@ -1,13 +1,13 @@
 /**
  * GET /requests: the caller's requests running and waiting now, without
  * prompts, with when admission expects each to start and finish, as the
- * generation service lists them. Bearer auth like POST /generate.
+ * generation service lists them. Bearer auth like POST /generate (the hook
+ * also puts the 401 and the token requirement in the OpenAPI document).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { bearerAuth, callerOf } from './auth.ts';
-import { ErrorBody } from './error-handler.ts';
 import type { GenerationService } from '../generation/service.ts';
 
 export const RequestList = Type.Array(
@@ -35,7 +35,15 @@ export interface RequestsDeps {
 
 export function registerRequestsRoute(app: FastifyInstance, deps: RequestsDeps): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema: { response: { 200: RequestList, 401: ErrorBody } } }, async (request) =>
+  const schema = {
+    summary: 'Your requests now',
+    description:
+      'The requests sent with the same token that are running or queued now, in arrival order, with their progress and when admission expects each to start and finish. ' +
+      'Prompts are never listed.',
+    tags: ['generation'],
+    response: { 200: RequestList },
+  };
+  r.get('/requests', { onRequest: bearerAuth(deps.apiTokens), schema }, async (request) =>
     deps.generation.list(callerOf(request) ?? 'nobody'),
   );
 }

@@ -9,18 +9,29 @@ import type { AdmissionQueue } from '../admission/admission-queue.ts';
 import type { InFlight } from '../lifecycle/in-flight.ts';
 import type { SystemInfoSource } from './system-info.ts';
 
-const Healthy = Type.Object({ status: Type.Literal('healthy') }, { additionalProperties: false });
+const Healthy = Type.Object(
+  { status: Type.Literal('healthy') },
+  { additionalProperties: false, description: "Every stage has a live worker, and the live denoiser shards cover the model's blocks" },
+);
 const Unhealthy = Type.Object(
-  { status: Type.Literal('unhealthy'), missing: Type.Array(Type.String()), message: Type.String() },
-  { additionalProperties: false },
+  {
+    status: Type.Literal('unhealthy'),
+    missing: Type.Array(Type.String(), { description: 'The stages with no live worker (`denoise.1`, `vae-decoder`); empty while shutting down' }),
+    message: Type.String({ description: 'What is wrong, e.g. "blocks 3:6 have no live worker (denoise.1)"' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'A stage or shard has no live worker, the shards disagree on their blocks, or the coordinator is shutting down',
+    headers: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Only while shutting down: whole seconds after which to try again' } },
+  },
 );
 
 const Percent = Type.String({ description: 'A percentage such as "10%", or "n/a"' });
 const Info = Type.Object(
   {
-    model: Type.String(),
-    is_loaded: Type.Boolean(),
-    error: Type.Union([Type.String(), Type.Null()]),
+    model: Type.String({ description: "The model's name, from its manifest" }),
+    is_loaded: Type.Boolean({ description: 'Whether every stage has a live worker (as GET /health)' }),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'What is missing when not loaded' }),
     config: Type.Object(
       {
         default_steps: Type.Integer(),
@@ -30,9 +41,9 @@ const Info = Type.Object(
         max_frames: Type.Integer(),
         default_fps: Type.Integer(),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, description: "The model's defaults, from its manifest" },
     ),
-    system_info: Type.Object({ cpu_usage: Percent, memory_usage: Percent, gpu_usage: Percent }, { additionalProperties: false }),
+    system_info: Type.Object({ cpu_usage: Percent, memory_usage: Percent, gpu_usage: Percent }, { additionalProperties: false, description: "The coordinator host's load" }),
     workers: Type.Array(
       Type.Object(
         {
@@ -44,6 +55,7 @@ const Info = Type.Object(
         },
         { additionalProperties: false },
       ),
+      { description: 'The live workers, from their NATS micro-service registrations' },
     ),
     limits: Type.Object(
       {
@@ -55,7 +67,7 @@ const Info = Type.Object(
         max_guidance_scale: Type.Number(),
         max_prompt_chars: Type.Integer(),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, description: 'What POST /generate accepts, from the manifest' },
     ),
     queue: Type.Object(
       {
@@ -71,10 +83,10 @@ const Info = Type.Object(
           description: 'Seconds a request sent now is expected to wait for a slot (0 = starts at once), from recent run times and the queue ahead',
         }),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, description: 'Admission now' },
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'The model, its defaults and limits, the live workers, the load and the queue' },
 );
 
 export interface StatusDeps {
@@ -90,7 +102,13 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { manifest: m } = deps;
 
-  r.get('/health', { schema: { response: { 200: Healthy, 503: Unhealthy } } }, async (_request, reply) => {
+  const health = {
+    summary: 'Can it generate?',
+    description: "200 when every stage has a live worker and the live denoiser shards cover the model's blocks; 503 naming what is missing otherwise, and while shutting down.",
+    tags: ['status'],
+    response: { 200: Healthy, 503: Unhealthy },
+  };
+  r.get('/health', { schema: health }, async (_request, reply) => {
     if (deps.drain.draining) {
       const message = `the coordinator is shutting down: finishing ${deps.inFlight.size} admitted request(s), taking no new ones`;
       return reply.code(503).header('Retry-After', String(deps.drain.retryAfterS)).send({ status: 'unhealthy' as const, missing: [], message });
@@ -100,7 +118,13 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
     return reply.code(503).send({ status: 'unhealthy' as const, missing: [...snap.missing], message: describeMissing(snap) });
   });
 
-  r.get('/info', { schema: { response: { 200: Info } } }, async () => {
+  const info = {
+    summary: 'The model, its limits, the workers and the queue',
+    description: "The manifest's defaults and limits, the live topology, the host's load, and admission now, with how long a request sent now is expected to wait.",
+    tags: ['status'],
+    response: { 200: Info },
+  };
+  r.get('/info', { schema: info }, async () => {
     const [snap, usage] = await Promise.all([deps.topology.snapshot(), deps.systemInfo.usage()]);
     const loaded = snap.missing.length === 0;
     return {

@@ -1,0 +1,46 @@
+/**
+ * The routes the app declares, from fastify's onRoute hook, so the 404
+ * answer can name them all without a second list to keep in step: a route
+ * declared anywhere is listed. The docs page is listed, its assets and raw
+ * copies of the document are not, nor the HEAD twins fastify adds to GET
+ * routes.
+ */
+import type { FastifyInstance } from 'fastify';
+import { DOCS_PATH, isDocsRoute } from './docs.ts';
+
+export interface DeclaredRoute {
+  readonly method: string;
+  readonly url: string;
+  /** Left out of the OpenAPI document (`schema.hide`): the docs page's own routes. */
+  readonly hidden: boolean;
+}
+
+const catalogs = new WeakMap<FastifyInstance, readonly DeclaredRoute[]>();
+
+/** Starts recording; call before any route is declared. The list fills as routes are. */
+export function routeCatalog(app: FastifyInstance): readonly DeclaredRoute[] {
+  const routes: DeclaredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, hidden });
+    }
+  });
+  catalogs.set(app, routes);
+  return routes;
+}
+
+/** Every route an app made by build() has declared, whatever declared it; complete once the app is ready. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  const routes = catalogs.get(app);
+  if (!routes) throw new Error('this app keeps no route catalog: make it with build()');
+  return routes;
+}
+
+/** "GET /health, GET /info and POST /generate": the API's routes first, then the docs. */
+export function describeRoutes(routes: readonly DeclaredRoute[]): string {
+  const shown = routes.filter((r) => !r.url.startsWith(`${DOCS_PATH}/`));
+  const ordered = [...shown.filter((r) => !isDocsRoute(r.url)), ...shown.filter((r) => isDocsRoute(r.url))];
+  const names = ordered.map((r) => `${r.method} ${r.url}`);
+  return names.length <= 1 ? (names[0] ?? 'none') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
