@@ -39,6 +39,7 @@ export {
 } from './errors.ts';
 export { frameLimits, MAX_FRAME_MB_CEILING, MAX_FRAME_MB_VARIABLE, readFrameLimits } from './frame-limit.ts';
 export { createLogger, type Logger } from './logging.ts';
+export { batchRows, tensorBytes } from './message-facts.ts';
 export {
   DEFAULT_MODEL,
   hasComponent,
@@ -94,5 +95,5 @@ export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, t
 export { CHUNK_HEADER, checkFetchSubject, chunksServed, maxFrameBytes, prepareFrame, receiveFrame, type ReceiveOptions } from './nats/transport.ts';
 export { STOP_WITH_PARENT, stopWhenParentExits } from './parent-watch.ts';
 export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
-export { exportConfigured, startTelemetry, tracer, type Telemetry } from './telemetry.ts';
+export { commonAttributes, exportConfigured, startTelemetry, tracer, withCommonAttributes, type Telemetry } from './telemetry.ts';
 export { bytesOf, DTYPE_BYTES, isDType, numel, tensor, viewAs, type DType, type Tensor, type TensorData } from './tensor.ts';

@@ -117,7 +117,7 @@ export class NatsPipeline implements Pipeline {
             timeoutMs: this.opts.stageTimeoutMs,
             signal,
             spanName,
-            attributes: attempt > 1 ? { 'spool.attempt': attempt } : undefined,
+            attempt,
           });
         },
         this.opts.retry ?? DEFAULT_RETRY,
