@@ -5,7 +5,7 @@
  * waterfall spec (one row per span, coloured by service, labelled with the
  * span's name and its key attributes). Pure: `trace.ts` runs the stack.
  */
-import type { AttributeValue, ReceivedSpan } from '@spool/infra';
+import type { AttributeValue, ReceivedSpan } from '@spool/shared';
 import { SERIES_COLORS, type WaterfallGroup, type WaterfallSpan, type WaterfallSpec } from './plot/index.ts';
 
 /** A span as trace.json stores it. */

@@ -3,7 +3,7 @@
  * in the trace's own time, the summary of where the time went, the notes the
  * waterfall writes, and the waterfall spec itself.
  */
-import type { ReceivedSpan } from '@spool/infra';
+import type { ReceivedSpan } from '@spool/shared';
 import { describe, expect, it } from 'vitest';
 import { layoutWaterfall, SERIES_COLORS } from '../src/plot/index.ts';
 import { completeTrace, formatBytes, serviceOrder, spanNote, summarizeTrace, toTraceSpans, traceWaterfall } from '../src/trace-report.ts';

@@ -32,7 +32,6 @@ export { formatLogLine } from './log-format.ts';
 export { natsServerBinary, startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.ts';
 export { superviseNatsServer, type SupervisedNats, type SupervisorOptions } from './nats-supervisor.ts';
 export { assertPortFree, freePort, waitForPort } from './net.ts';
-export { spansOfExport, startOtlpReceiver, type AttributeValue, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { coordinatorSpec, workerArgs, workerSpec, type ProcessOptions } from './processes.ts';
 export { coordinatorStopMs, REPO_ROOT, startStack, type Stack, type StackOptions } from './stack.ts';
 export { baseEnv, Supervisor, type ChildHandle, type ChildSpec, type LineSink } from './supervisor.ts';

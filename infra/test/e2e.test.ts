@@ -20,14 +20,16 @@ import {
   numel,
   planFrames,
   stageSubject,
+  startOtlpReceiver,
   writeBusCredentials,
+  type OtlpReceiver,
+  type ReceivedSpan,
 } from '@spool/shared';
 import { formatRange } from '@spool/stages';
 import { DEFAULT_LAYOUT } from '../src/config.ts';
 import { loadLayout } from '../src/layout/load.ts';
 import { modelFacts } from '../src/layout/resolve.ts';
 import { freePort } from '../src/net.ts';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../src/otlp-receiver.ts';
 import { coordinatorSpec } from '../src/processes.ts';
 import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
 import { Supervisor } from '../src/supervisor.ts';

@@ -93,6 +93,7 @@ export { CALL_HEADER, DEFAULT_HEARTBEAT_MS, HEARTBEAT, HOLDER_HEADER, startHeart
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
 export { CHUNK_HEADER, checkFetchSubject, chunksServed, maxFrameBytes, prepareFrame, receiveFrame, type ReceiveOptions } from './nats/transport.ts';
+export { spansOfExport, startOtlpReceiver, type AttributeValue, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { STOP_WITH_PARENT, stopWhenParentExits } from './parent-watch.ts';
 export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
 export { commonAttributes, exportConfigured, startTelemetry, tracer, withCommonAttributes, type Telemetry } from './telemetry.ts';

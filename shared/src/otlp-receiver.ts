@@ -2,7 +2,8 @@
  * A real OTLP/HTTP trace receiver in this process: it accepts JSON export
  * requests (OTEL_EXPORTER_OTLP_PROTOCOL=http/json) on /v1/traces and keeps
  * every span with its service, times, attributes, events, links and status.
- * The end-to-end tests assert on what it collects; `npm run trace` draws it.
+ * Tests assert on what it collects; `npm run trace` draws it. No spool
+ * process runs it: it is the other end of their export.
  * Anything else (another path, protobuf) is refused with 415 and listed in
  * `rejected`.
  */
