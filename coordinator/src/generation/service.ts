@@ -23,7 +23,7 @@
  * That root span gets `rootAttributes`; every span below it carries the
  * request id (and job id); the admission part is its own `queue wait` span.
  */
-import { context, ROOT_CONTEXT, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
 import { commonAttributes, isSpoolError, planFrames, SpoolError, tracer, wireError, withCommonAttributes, type ModelManifest } from '@spool/shared';
 import type { AdmissionQueue, Slot } from '../admission/admission-queue.ts';
 import type { StepBatcher } from '../batching/step-batcher.ts';
@@ -37,6 +37,7 @@ import { runGeneration, type GenerationParams, type RunLog } from '../pipeline/r
 import { describeMissing, type Topology } from '../topology.ts';
 import { GenerationRecord, type Generation, type GenerationOutcome } from './generation.ts';
 import { RequestBoard, type RequestSummary } from './request-board.ts';
+import { rootAttributes } from './span-attributes.ts';
 
 /** What the service logs: the runner's lines, and listeners that throw. */
 export interface GenerationLog extends RunLog {
@@ -283,27 +284,4 @@ export class GenerationService {
       throw wireError('SPOOL_ERR_STAGE_UNAVAILABLE', `cannot generate: ${describeMissing(snap)}`, { stage: snap.missing[0] });
     }
   }
-}
-
-/**
- * What an operator filters a generation's trace by, on its root span (the
- * HTTP request's, or `generation`): who asked for what of which model. The
- * prompts only when `tracePrompts` (SPOOL_TRACE_PROMPTS=1); no other span
- * ever carries them.
- */
-export function rootAttributes(g: Pick<Generation, 'id' | 'caller' | 'params'>, manifest: ModelManifest, generatedFrames: number, tracePrompts: boolean): Attributes {
-  const p = g.params;
-  return {
-    'spool.request_id': g.id,
-    'spool.caller': g.caller,
-    'spool.model': manifest.name,
-    'spool.num_frames': p.numFrames,
-    'spool.generated_frames': generatedFrames,
-    'spool.fps': p.fps,
-    'spool.steps': p.steps,
-    'spool.seed': p.seed,
-    'spool.guidance_scale': p.guidanceScale,
-    'spool.guidance_rescale': p.guidanceRescale,
-    ...(tracePrompts ? { 'spool.prompt': p.prompt, ...(p.negativePrompt ? { 'spool.negative_prompt': p.negativePrompt } : {}) } : {}),
-  };
 }
