@@ -48,8 +48,8 @@ export interface BuildOptions {
   /**
    * The generation lifecycle every route that generates shares. When given,
    * its own parts are used, and the options below that would make them
-   * (pipeline, admission limits, clock, deadline, batching, inFlight, drain)
-   * are not read.
+   * (pipeline, admission limits, clock, deadline, batching, inFlight, drain,
+   * tracePrompts) are not read.
    */
   readonly generation?: GenerationService;
   /** The stages; needed when no generation service is given. */
@@ -90,6 +90,8 @@ export interface BuildOptions {
   readonly metricsToken?: string;
   /** Without a logger the app logs nothing. */
   readonly log?: Logger;
+  /** The prompts on the request's root span (SPOOL_TRACE_PROMPTS=1); off by default. */
+  readonly tracePrompts?: boolean;
   readonly bodyLimit?: number;
 }
 
@@ -194,5 +196,6 @@ function generationService(opts: BuildOptions, metrics: Metrics): GenerationServ
     drain: opts.drain,
     requestTimeoutMs: opts.requestTimeoutMs ?? 600_000,
     log: opts.log,
+    tracePrompts: opts.tracePrompts,
   });
 }

@@ -10,6 +10,7 @@ import {
   DEFAULT_MODEL,
   MODELS_DIR,
   deepFreeze,
+  readEnum,
   readInt,
   readFrameLimits,
   readList,
@@ -68,6 +69,12 @@ export interface CoordinatorConfig {
    * or running, meets or fails by.
    */
   readonly drainMs: number;
+  /**
+   * Whether the request's root span carries its prompt and negative prompt
+   * (`spool.prompt`, `spool.negative_prompt`; SPOOL_TRACE_PROMPTS=1). Off by
+   * default: prompts may be private, and traces travel to other systems.
+   */
+  readonly tracePrompts: boolean;
 }
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -149,6 +156,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     frameLimits: readFrameLimits(env),
     requestTimeoutMs,
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
+    tracePrompts: readEnum(env, 'SPOOL_TRACE_PROMPTS', ['0', '1'], '0') === '1',
   });
 }
 

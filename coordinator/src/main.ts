@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     drain,
     requestTimeoutMs: config.requestTimeoutMs,
     log,
+    tracePrompts: config.tracePrompts,
   });
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info

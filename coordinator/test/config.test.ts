@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       maxBatch: 4,
       stageTimeoutMs: 60_000,
       requestTimeoutMs: 600_000,
+      tracePrompts: false,
     });
     expect(c.modelDir).toBe(path.join(MODELS_DIR, DEFAULT_MODEL));
     expect(c.frameLimits).toMatchObject({ maxTotalBytes: 2048 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=2048' });
@@ -51,8 +52,10 @@ describe('loadConfig', () => {
       SPOOL_RATE_BURST: '5',
       SPOOL_MAX_FRAME_MB: '64',
       SPOOL_METRICS_TOKEN: ' scrape-token ',
+      SPOOL_TRACE_PROMPTS: '1',
     });
     expect(c.metricsToken).toBe('scrape-token');
+    expect(c.tracePrompts).toBe(true);
     expect(c.frameLimits).toMatchObject({ maxTotalBytes: 64 * 1024 ** 2, setting: 'SPOOL_MAX_FRAME_MB=64' });
     expect(c).toMatchObject({ batchWindowMs: 0, maxBatch: 8, maxPerToken: 3, rateLimitPerMin: 0, rateBurst: 5 });
     expect(c).toMatchObject({ apiTokens: ['a-token', 'b-token'], host: '127.0.0.1', port: 9100, natsUrl: 'nats://nats:4222', modelDir: '/models/x', maxConcurrent: 4, maxQueue: 0, stageTimeoutMs: 1000, requestTimeoutMs: 5000 });
@@ -62,6 +65,7 @@ describe('loadConfig', () => {
     [{}, /SPOOL_API_TOKENS is not set.*openssl rand/],
     [{ SPOOL_API_TOKENS: ' , ' }, /SPOOL_API_TOKENS is not set/],
     [{ ...base, SPOOL_PORT: 'http' }, /SPOOL_PORT="http" must be an integer from 0 to 65535/],
+    [{ ...base, SPOOL_TRACE_PROMPTS: 'yes' }, /SPOOL_TRACE_PROMPTS="yes" must be one of: 0, 1/],
     [{ ...base, SPOOL_MAX_CONCURRENT: '0' }, /SPOOL_MAX_CONCURRENT="0" must be an integer from 1/],
     [{ ...base, SPOOL_MAX_BATCH: '0' }, /SPOOL_MAX_BATCH="0" must be an integer from 1/],
     [{ ...base, SPOOL_BATCH_WINDOW_MS: '-1' }, /SPOOL_BATCH_WINDOW_MS="-1" must be an integer from 0/],

@@ -3,8 +3,9 @@
  * (one nkey identity per process, each with its permissions) and fake stage
  * workers served with shared's serveStage: the shard chain, the VAE →
  * video-encoder forward, discovery for /health and /info, a missing shard
- * named in the error, and the stage metrics (call times, retries, frame
- * bytes, live workers) that all of it leaves.
+ * named in the error, the stage metrics (call times, retries, frame bytes,
+ * live workers) that all of it leaves, and each try of a call sent again as
+ * its own span with its attempt (collected by an OTLP/HTTP receiver in the test).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,12 @@ import {
   stageIdentity,
   stageLabel,
   stageSubject,
+  startOtlpReceiver,
+  startTelemetry,
   tensor,
+  tracer,
+  type OtlpReceiver,
+  type Telemetry,
   WORKER_METADATA,
   type BusCredentials,
   type StageHandler,
@@ -58,6 +64,8 @@ function connectAs(identity: string, name: string): Promise<NatsConnection> {
 const RETRY = { attempts: 2, budgetMs: 1_000, backoffMs: { first: 100, cap: 200 } };
 let nc: NatsConnection;
 const workers = new Map<string, StageServer>();
+let otlp: OtlpReceiver;
+let telemetry: Telemetry;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -118,6 +126,12 @@ const handlers = {
 
 describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
   beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    // The SDK reads the exporter's settings from the process environment.
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.endpoint;
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+    telemetry = startTelemetry('spool-coordinator-test');
     const port = await freePort();
     url = `nats://127.0.0.1:${port}`;
     creds = createBusCredentials(busIdentities(2), { model: MODEL, shards: 2 });
@@ -137,6 +151,8 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
     await nc?.close();
     server?.kill('SIGTERM');
     if (dir) rmSync(dir, { recursive: true, force: true });
+    await telemetry?.shutdown();
+    await otlp?.close();
   });
 
   const stack = (stageTimeoutMs = 5000) => {
@@ -234,8 +250,26 @@ describe.skipIf(!NATS_BIN)('NatsPipeline with a real nats-server', () => {
     await workers.get('text-encoder')?.drain(100);
     workers.delete('text-encoder');
     const { pipeline } = stack(800);
-    const err = await pipeline.encodeText(['', 'x'], new AbortController().signal).catch((e: unknown) => e);
+    const { err, parent } = await tracer().startActiveSpan('test', async (span) => {
+      const e = await pipeline.encodeText(['', 'x'], new AbortController().signal).catch((x: unknown) => x);
+      span.end();
+      return { err: e, parent: span.spanContext().spanId };
+    });
     expect(err).toMatchObject({ code: 'SPOOL_ERR_STAGE_UNAVAILABLE', stage: 'text-encoder' });
     expect((err as Error).message).toMatch(/^text-encoder has no live worker/);
+    // The call was sent twice (RETRY.attempts): each try is its own failed span, numbered, with the bytes it sent.
+    const deadline = Date.now() + 10_000;
+    let tries = otlp.spans.filter((x) => x.parentSpanId === parent);
+    while (tries.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      tries = otlp.spans.filter((x) => x.parentSpanId === parent);
+    }
+    expect(tries.map((x) => x.attributes['spool.attempt']).sort()).toEqual([1, 2]);
+    for (const t of tries) {
+      expect(t.attributes).toMatchObject({ 'spool.stage': 'text-encoder', 'messaging.destination.name': stageSubject(MODEL, 'text-encoder') });
+      expect(t.attributes['spool.bytes_sent']).toBeGreaterThan(0);
+      expect(t.attributes).not.toHaveProperty('spool.bytes_received');
+      expect(t.status.code).toBe(2);
+    }
   });
 });

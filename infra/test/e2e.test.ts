@@ -4,24 +4,59 @@
  * cogvideox-tiny on the CPU, a real ffmpeg, the coordinator over real HTTP
  * (its Prometheus metrics too), and a real OTLP/HTTP receiver for the traces.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busIdentities, connectNats, createBusCredentials, loadModelPackage, MODELS_DIR, writeBusCredentials } from '@spool/shared';
+import {
+  busIdentities,
+  connectNats,
+  COORDINATOR_IDENTITY,
+  createBusCredentials,
+  keyFileOf,
+  latentShape,
+  loadModelPackage,
+  MODELS_DIR,
+  numel,
+  planFrames,
+  stageSubject,
+  startOtlpReceiver,
+  writeBusCredentials,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from '@spool/shared';
+import { formatRange } from '@spool/stages';
 import { DEFAULT_LAYOUT } from '../src/config.ts';
 import { loadLayout } from '../src/layout/load.ts';
 import { modelFacts } from '../src/layout/resolve.ts';
 import { parseExposition } from '../../coordinator/test/prom-text.ts';
+import { freePort } from '../src/net.ts';
+import { coordinatorSpec } from '../src/processes.ts';
 import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
+import { Supervisor } from '../src/supervisor.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.ts';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
 const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
 const manifest = loadModelPackage(MODEL_DIR).manifest;
 const SERVICES = ['spool-coordinator', 'spool-text-encoder', 'spool-denoise-0', 'spool-denoise-1', 'spool-vae-decoder', 'spool-video-encoder'];
+const LAYOUT = loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(manifest), shorthands: { shards: 2 } });
+const OTLP_ENV = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' };
+const CLIENT = 3;
+const SERVER = 2;
+
+/** Whether any attribute of the span or of its events holds `text`. */
+const mentions = (span: ReceivedSpan, text: string): boolean => JSON.stringify([span.attributes, span.events]).includes(text);
+
+/** Every span of one trace, once all six services sent theirs and the root (which ends last) is in. */
+async function spansOfTrace(otlp: OtlpReceiver, traceId: string): Promise<ReceivedSpan[]> {
+  return until('spans of all six services', async () => {
+    const mine = otlp.spans.filter((s) => s.traceId === traceId);
+    const services = new Set(mine.map((s) => s.service));
+    return SERVICES.every((s) => services.has(s)) && mine.some((s) => s.service === 'spool-coordinator' && !s.parentSpanId) ? mine : undefined;
+  });
+}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -63,18 +98,13 @@ describe('spool end to end', () => {
       natsUrl: nats.url,
       busCredentialsDir: path.join(dir, 'bus'),
       modelDir: MODEL_DIR,
-      layout: loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(manifest), shorthands: { shards: 2 } }),
+      layout: LAYOUT,
       tokens: [TOKEN],
       port: 0,
       logDir: path.join(dir, 'logs'),
       // A wider batching window than the default, so that concurrent requests reliably meet.
       coordinatorEnv: { SPOOL_BATCH_WINDOW_MS: '1000' },
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-        SPOOL_LOG_LEVEL: 'info',
-      },
+      env: { ...OTLP_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, SPOOL_LOG_LEVEL: 'info' },
     });
   });
 
@@ -144,11 +174,7 @@ describe('spool end to end', () => {
     const traceId = res.headers.get('x-spool-trace-id');
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     await res.arrayBuffer();
-    const spans = await until('spans of all six services', async () => {
-      const mine = otlp.spans.filter((s) => s.traceId === traceId);
-      const services = new Set(mine.map((s) => s.service));
-      return SERVICES.every((s) => services.has(s)) && mine.some((s) => s.service === 'spool-coordinator' && !s.parentSpanId) ? mine : undefined;
-    });
+    const spans = await spansOfTrace(otlp, traceId!);
     const ids = new Set(spans.map((s) => s.spanId));
     const roots = spans.filter((s) => !s.parentSpanId);
     expect(roots).toHaveLength(1);
@@ -158,6 +184,152 @@ describe('spool end to end', () => {
     // Each of the two denoising steps reaches both shards.
     for (const service of ['spool-denoise-0', 'spool-denoise-1']) expect(spans.filter((s) => s.service === service)).toHaveLength(2);
     expect(otlp.rejected).toEqual([]);
+  });
+
+  it('puts what an operator filters on onto real spans: the request, the queue wait, each stage call and each worker', async () => {
+    const res = await generate({ prompt: 'a red circle moving left on a blue background', num_frames: 8, num_inference_steps: 2, seed: 5 });
+    expect(res.status).toBe(200);
+    const mp4 = new Uint8Array(await res.arrayBuffer());
+    const requestId = res.headers.get('x-spool-request-id');
+    const spans = await spansOfTrace(otlp, res.headers.get('x-spool-trace-id')!);
+    const root = spans.find((s) => !s.parentSpanId)!;
+    const plan = planFrames(8, manifest.latent.temporal_compression);
+    expect(root.attributes).toMatchObject({
+      'spool.request_id': requestId,
+      'spool.caller': 'token-0',
+      'spool.model': manifest.name,
+      'spool.num_frames': 8,
+      'spool.generated_frames': plan.generated,
+      'spool.steps': 2,
+      'spool.seed': 5,
+      'spool.guidance_scale': manifest.defaults.guidance_scale,
+      'spool.outcome': 'completed',
+      'spool.retries': 0,
+    });
+
+    // The coordinator's spans all name the request; admission is its own span under the root, before any stage call.
+    const coordinator = spans.filter((s) => s.service === 'spool-coordinator');
+    for (const s of coordinator) expect(s.attributes['spool.request_id'], s.name).toBe(requestId);
+    const waits = coordinator.filter((s) => s.name === 'queue wait');
+    expect(waits).toHaveLength(1);
+    expect(waits[0].parentSpanId).toBe(root.spanId);
+    expect(waits[0].attributes).toMatchObject({ 'spool.queued': false, 'spool.queue.running': 0 });
+    // A span's start is read in whole ms: allow that one.
+    expect(waits[0].endMs).toBeLessThanOrEqual(Math.min(...coordinator.filter((s) => s.kind === CLIENT).map((s) => s.startMs)) + 1);
+
+    // Every stage call: its stage, the first attempt, the frame bytes each way, matching what the worker saw.
+    const calls = spans.filter((s) => s.kind === CLIENT);
+    expect(calls.map((s) => s.attributes['spool.stage']).sort()).toEqual(['denoise.0', 'denoise.0', 'text-encoder', 'vae-decoder']);
+    const served = (service: string) => spans.filter((s) => s.service === service && s.kind === SERVER);
+    for (const call of calls) {
+      expect(call.attributes).toMatchObject({ 'messaging.system': 'nats', 'spool.attempt': 1 });
+      const server = spans.find((s) => s.parentSpanId === call.spanId)!;
+      expect(server.kind, call.name).toBe(SERVER);
+      expect(call.attributes['spool.bytes_sent'], call.name).toBe(server.attributes['spool.bytes_received']);
+      expect(call.attributes['spool.bytes_received'], call.name).toBeGreaterThan(0);
+    }
+    const [vaeCall] = calls.filter((c) => c.attributes['spool.stage'] === 'vae-decoder');
+    expect(vaeCall.attributes['spool.bytes_received']).toBe(served('spool-video-encoder')[0].attributes['spool.bytes_sent']);
+
+    // Every worker: its static facts from its role, rows and tensor bytes of the call.
+    const workerSpans = spans.filter((s) => s.service !== 'spool-coordinator');
+    for (const s of workerSpans) {
+      expect(s.kind, `${s.service} ${s.name}`).toBe(SERVER);
+      expect(s.attributes).toMatchObject({ 'spool.model': manifest.name, 'spool.device': 'cpu', 'messaging.system': 'nats' });
+      expect(typeof s.attributes['spool.worker_id']).toBe('string');
+      expect(s.attributes['messaging.consumer.group.name']).toBe(`q.${s.attributes['messaging.destination.name']}`);
+    }
+    const [text] = served('spool-text-encoder');
+    expect(text.attributes).toMatchObject({ 'spool.role': 'text-encoder', 'spool.stage': 'text-encoder', 'spool.batch_rows': 2, 'spool.tensor_bytes_in': 0 });
+    const latentBytes = 4 * numel(latentShape(manifest, plan.latentFrames, 2));
+    for (const shard of LAYOUT.shards) {
+      const mine = served(`spool-denoise-${shard.shard}`);
+      expect(mine).toHaveLength(2);
+      for (const s of mine) {
+        expect(s.attributes).toMatchObject({
+          'spool.role': 'denoiser',
+          'spool.stage': shard.stage,
+          'spool.shard': shard.shard,
+          'spool.shards': 2,
+          'spool.blocks': formatRange(shard.blocks),
+          'spool.batch_rows': 2,
+        });
+      }
+    }
+    // Shard 0 takes the latents of both branches, the text encoder's embeddings and two timesteps, and forwards to shard 1,
+    // whose answer is the v-prediction, shaped like the latents.
+    const [first] = served('spool-denoise-0');
+    expect(first.attributes['spool.tensor_bytes_in']).toBe(latentBytes + Number(text.attributes['spool.tensor_bytes_out']) + 2 * 4);
+    expect(first.attributes['spool.forwarded_to']).toBe(stageSubject(manifest.name, 'denoiser', 1));
+    for (const s of served('spool-denoise-1')) expect(s.attributes['spool.tensor_bytes_out']).toBe(latentBytes);
+    const [vae] = served('spool-vae-decoder');
+    expect(vae.attributes).toMatchObject({ 'spool.stage': 'vae-decoder', 'spool.batch_rows': 1, 'spool.tensor_bytes_in': latentBytes / 2 });
+    expect(vae.attributes['spool.forwarded_to']).toBe(stageSubject(manifest.name, 'video-encoder'));
+    const [video] = served('spool-video-encoder');
+    expect(video.parentSpanId).toBe(vae.spanId);
+    expect(video.attributes).toMatchObject({ 'spool.stage': 'video-encoder', 'spool.batch_rows': 1, 'spool.tensor_bytes_out': mp4.byteLength });
+    expect(video.attributes).not.toHaveProperty('spool.threads');
+  });
+
+  it('keeps the prompt out of every span and every log line by default', async () => {
+    const prompt = 'a green square drifting up past lantern 7f3a';
+    const negative = 'grainy sepia 9c1e';
+    const res = await generate({ prompt, negative_prompt: negative, num_frames: 8, num_inference_steps: 2, seed: 8 });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const spans = await spansOfTrace(otlp, res.headers.get('x-spool-trace-id')!);
+    expect(spans.length).toBeGreaterThan(10);
+    for (const s of otlp.spans) {
+      expect(mentions(s, prompt), `${s.service} ${s.name} carries the prompt`).toBe(false);
+      expect(mentions(s, negative), `${s.service} ${s.name} carries the negative prompt`).toBe(false);
+    }
+    const logs = readdirSync(path.join(dir, 'logs'));
+    expect(logs.length).toBeGreaterThanOrEqual(6);
+    for (const file of logs) {
+      const text = readFileSync(path.join(dir, 'logs', file), 'utf8');
+      expect(text.length, file).toBeGreaterThan(0);
+      expect(text.includes(prompt) || text.includes(negative), `${file} holds the prompt`).toBe(false);
+    }
+  });
+
+  it('puts the prompts on the root span alone with SPOOL_TRACE_PROMPTS=1', async () => {
+    // A second coordinator on the same bus and workers, with prompts in its traces.
+    const port = await freePort('127.0.0.1');
+    const supervisor = new Supervisor(REPO_ROOT, path.join(dir, 'logs-prompts'), undefined);
+    const spec = coordinatorSpec({
+      natsUrl: nats.url,
+      modelDir: MODEL_DIR,
+      env: { ...OTLP_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, SPOOL_LOG_LEVEL: 'info' },
+      coordinatorEnv: {
+        SPOOL_TRACE_PROMPTS: '1',
+        SPOOL_HOST: '127.0.0.1',
+        SPOOL_PORT: String(port),
+        SPOOL_API_TOKENS: TOKEN,
+        SPOOL_NATS_KEY_FILE: keyFileOf(path.join(dir, 'bus'), COORDINATOR_IDENTITY),
+      },
+    });
+    const handle = supervisor.start(spec);
+    try {
+      await until('the second coordinator to be healthy', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined));
+      const prompt = 'a purple circle moving right beside beacon 4d2b';
+      const negative = 'washed out 6e0f';
+      const res = await fetch(`http://127.0.0.1:${port}/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ prompt, negative_prompt: negative, num_frames: 8, num_inference_steps: 2, seed: 9 }),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      const spans = await spansOfTrace(otlp, res.headers.get('x-spool-trace-id')!);
+      const root = spans.find((s) => !s.parentSpanId)!;
+      expect(root.attributes).toMatchObject({ 'spool.prompt': prompt, 'spool.negative_prompt': negative });
+      for (const s of otlp.spans.filter((x) => x !== root)) {
+        expect(mentions(s, prompt) || mentions(s, negative), `${s.service} ${s.name} carries a prompt`).toBe(false);
+      }
+    } finally {
+      await handle.stop(15_000);
+      supervisor.close();
+    }
   });
 
   it('merges concurrent same-shape requests into shared denoiser calls without changing their videos', async () => {
@@ -176,9 +348,20 @@ describe('spool end to end', () => {
     }
     // At least one denoiser call carried more than one request.
     const batched = await until('a merged denoiser call', async () =>
-      otlp.spans.find((s) => traceIds.includes(s.traceId) && Number(s.attributes['spool.batch_size'] ?? 1) > 1),
+      otlp.spans.find((s) => s.name === 'denoise batch' && traceIds.includes(s.traceId) && Number(s.attributes['spool.batch_size'] ?? 1) > 1),
     );
-    expect(Number(batched.attributes['spool.batch_size'])).toBeGreaterThan(1);
+    const size = Number(batched.attributes['spool.batch_size']);
+    expect(size).toBeGreaterThan(1);
+    // The merged call names every request in it, and so does its stage call; the shards see rows of them all.
+    const requestIds = together.map((r) => r.headers.get('x-spool-request-id'));
+    const named = batched.attributes['spool.request_ids'] as string[];
+    expect(named).toHaveLength(size);
+    for (const id of named) expect(requestIds).toContain(id);
+    const call = await until('the stage call of the merged denoiser call', async () => otlp.spans.find((s) => s.parentSpanId === batched.spanId && s.kind === CLIENT));
+    expect(call.attributes['spool.request_ids']).toEqual(named);
+    expect(call.attributes).not.toHaveProperty('spool.request_id');
+    const shard = await until('the shard span of the merged call', async () => otlp.spans.find((s) => s.parentSpanId === call.spanId));
+    expect(shard.attributes['spool.batch_rows']).toBe(2 * size);
   });
 
   it('exposes Prometheus metrics: stage call times for every stage called, live workers per stage, bytes per hop', async () => {

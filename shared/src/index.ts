@@ -39,6 +39,7 @@ export {
 } from './errors.ts';
 export { frameLimits, MAX_FRAME_MB_CEILING, MAX_FRAME_MB_VARIABLE, readFrameLimits } from './frame-limit.ts';
 export { createLogger, type Logger } from './logging.ts';
+export { batchRows, tensorBytes } from './message-facts.ts';
 export {
   DEFAULT_MODEL,
   hasComponent,
@@ -92,7 +93,8 @@ export { CALL_HEADER, DEFAULT_HEARTBEAT_MS, HEARTBEAT, HOLDER_HEADER, startHeart
 export { discoverWorkers, WORKER_METADATA, type WorkerInfo } from './nats/discovery.ts';
 export { serveStage, type ServeOptions, type StageEndpoint, type StageHandler, type StageReply, type StageServer } from './nats/server.ts';
 export { CHUNK_HEADER, checkFetchSubject, chunksServed, maxFrameBytes, prepareFrame, receiveFrame, type ReceiveOptions } from './nats/transport.ts';
+export { spansOfExport, startOtlpReceiver, type AttributeValue, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { STOP_WITH_PARENT, stopWhenParentExits } from './parent-watch.ts';
 export { isStageRole, queueGroup, serviceNameFor, stageLabel, stageSubject, STAGE_ROLES, type StageRole } from './subjects.ts';
-export { exportConfigured, startTelemetry, tracer, type Telemetry } from './telemetry.ts';
+export { commonAttributes, exportConfigured, startTelemetry, tracer, withCommonAttributes, type Telemetry } from './telemetry.ts';
 export { bytesOf, DTYPE_BYTES, isDType, numel, tensor, viewAs, type DType, type Tensor, type TensorData } from './tensor.ts';

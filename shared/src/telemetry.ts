@@ -5,7 +5,7 @@
  * logs carry trace ids and context still crosses every hop, but nothing is
  * exported.
  */
-import { trace, type Tracer } from '@opentelemetry/api';
+import { context, createContextKey, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { Env } from './config.ts';
 
@@ -55,4 +55,22 @@ export function startTelemetry(serviceName: string, env: Env = process.env): Tel
 /** The tracer spool code uses; works before and without startTelemetry (no-op spans). */
 export function tracer(): Tracer {
   return active?.tracer ?? trace.getTracer('spool');
+}
+
+const COMMON = createContextKey('spool.common-attributes');
+
+/**
+ * A context whose spool spans all carry `attributes` (a request's id, its
+ * job's): the spans spool code starts under it (runner steps, stage calls,
+ * the queue wait) merge them in. Added to what `ctx` carries already, or in
+ * its place with `replace` (a merged call serves several requests).
+ */
+export function withCommonAttributes(ctx: Context, attributes: Attributes, opts: { replace?: boolean } = {}): Context {
+  const base = opts.replace ? {} : commonAttributes(ctx);
+  return ctx.setValue(COMMON, Object.freeze({ ...base, ...attributes }));
+}
+
+/** The attributes spans started under `ctx` carry (see withCommonAttributes); none by default. */
+export function commonAttributes(ctx: Context = context.active()): Attributes {
+  return (ctx.getValue(COMMON) as Attributes | undefined) ?? {};
 }

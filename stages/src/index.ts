@@ -16,4 +16,6 @@ export { encodeVideo, ffmpegArgs, type FfmpegOptions } from './video-encoder/ffm
 export { frameGeometry, readVideoOptions, X264_PRESETS, type VideoOptions } from './video-encoder/options.ts';
 export { videoEncoderHandler } from './video-encoder/handler.ts';
 export { runWorker } from './worker/lifecycle.ts';
+export { workerSpanAttributes } from './worker/span-attributes.ts';
+export type { LoadedRole, SpanFacts } from './worker/role.ts';
 export { WorkerStateMachine, type WorkerState } from './worker/state.ts';

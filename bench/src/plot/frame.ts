@@ -35,6 +35,12 @@ export interface FrameSpec {
   readonly yDown?: boolean;
   readonly events: readonly ChartEvent[];
   readonly legend: readonly LegendEntry[];
+  /**
+   * Pixels kept free left of the plot for row labels the chart draws itself
+   * (a waterfall's span names), from `gutterLeft`. The y axis then has no
+   * tick labels, tick marks or grid lines: its rows are labelled instead.
+   */
+  readonly gutter?: number;
 }
 
 /** Plot area in pixel indices, edges included; the axes sit just outside it. */
@@ -58,6 +64,8 @@ export interface Frame {
   readonly y: (v: number) => number;
   readonly events: readonly PlacedEvent[];
   readonly legend: readonly PlacedEntry[];
+  /** Where the gutter for row labels starts (with `spec.gutter`); it ends at `plot.left`. */
+  readonly gutterLeft: number;
 }
 
 const MARGIN = 16;
@@ -83,7 +91,8 @@ export function layoutFrame(spec: FrameSpec): Frame {
   const yTicks = ticksFor(spec.y, (bottom - top) / 55, 10);
   const yLabels = yTicks.values.map((v) => formatTick(v, yTicks));
   const [, yLabelWidth] = extent(yLabels.map((s) => measureText(s, TEXT).width));
-  const left = MARGIN + (spec.y.label ? TEXT_HEIGHT + 12 : 0) + yLabelWidth + TICK_GAP + TICK_LENGTH + 2;
+  const gutterLeft = MARGIN + (spec.y.label ? TEXT_HEIGHT + 12 : 0);
+  const left = gutterLeft + (spec.gutter === undefined ? yLabelWidth + TICK_GAP + TICK_LENGTH + 2 : spec.gutter);
   const xTicksGuess = ticksFor(spec.x, (width - left - MARGIN) / 110, 12);
   const lastXLabel = measureText(formatTick(xTicksGuess.max, xTicksGuess), TEXT).width;
   const right = width - MARGIN - Math.ceil(lastXLabel / 2);
@@ -107,13 +116,14 @@ export function layoutFrame(spec: FrameSpec): Frame {
     ? (v: number): number => plot.top + ((v - yDomain[0]) / ySpan) * (plot.bottom + 1 - plot.top)
     : (v: number): number => plot.bottom - ((v - yDomain[0]) / ySpan) * (plot.bottom - plot.top);
   const placedLegend = placeLegend(legend.rows, width / 2, legendTop);
-  return { spec, plot, xTicks, yTicks, xDomain, yDomain, x, y, events, legend: placedLegend };
+  return { spec, plot, xTicks, yTicks, xDomain, yDomain, x, y, events, legend: placedLegend, gutterLeft };
 }
 
 /** Light grid lines at the ticks, painted before the data. */
 export function drawGrid(canvas: Canvas, frame: Frame): void {
   const { plot } = frame;
   for (const v of visible(frame.xTicks, frame.xDomain)) canvas.line(Math.round(frame.x(v)), plot.top, Math.round(frame.x(v)), plot.bottom, THEME.grid);
+  if (frame.spec.gutter !== undefined) return;
   for (const v of visible(frame.yTicks, frame.yDomain)) canvas.line(plot.left, Math.round(frame.y(v)), plot.right, Math.round(frame.y(v)), THEME.grid);
 }
 
@@ -128,7 +138,7 @@ export function drawFrame(canvas: Canvas, frame: Frame): void {
     canvas.line(px, plot.bottom + 2, px, plot.bottom + 1 + TICK_LENGTH, THEME.axis);
     canvas.text(formatTick(v, frame.xTicks), px, plot.bottom + 1 + TICK_LENGTH + TICK_GAP, THEME.text, { scale: TEXT, align: 'center' });
   }
-  for (const v of visible(frame.yTicks, frame.yDomain)) {
+  for (const v of spec.gutter === undefined ? visible(frame.yTicks, frame.yDomain) : []) {
     const py = Math.round(frame.y(v));
     canvas.line(plot.left - 1 - TICK_LENGTH, py, plot.left - 2, py, THEME.axis);
     canvas.text(formatTick(v, frame.yTicks), plot.left - 2 - TICK_LENGTH - TICK_GAP, py - capMiddle, THEME.text, { scale: TEXT, align: 'right' });

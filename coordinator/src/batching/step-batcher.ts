@@ -12,12 +12,14 @@
  *
  * Tracing: a call sent alone is sent in its request's context, so a lone
  * request's trace is exactly what it is without batching. A merged call gets
- * a `denoise batch` span (attribute `spool.batch_size`) under the step span of
- * its oldest request; its shard spans hang below it, and it links to the
- * other requests' step spans (which link back to it).
+ * a `denoise batch` span (attributes `spool.batch_size`, `spool.batch_rows`
+ * and `spool.request_ids`) under the step span of its oldest request; its
+ * stage call (which names every request in it too) and the shard spans hang
+ * below it, and it links to the other requests' step spans (which link back
+ * to it).
  */
 import { context, trace, type Context, type Link } from '@opentelemetry/api';
-import { tracer, type Tensor } from '@spool/shared';
+import { commonAttributes, tracer, withCommonAttributes, type Tensor } from '@spool/shared';
 import { batchKey, planBatches, type BatchPolicy } from './plan.ts';
 import { concatRows, splitRows } from './batch-tensors.ts';
 import type { DenoiseSession, Pipeline } from '../pipeline/pipeline.ts';
@@ -217,9 +219,12 @@ export class StepBatcher {
       const sc = trace.getSpanContext(c.ctx);
       return sc ? [{ context: sc }] : [];
     });
-    const attributes = { 'spool.batch_size': calls.length, 'spool.batch_rows': calls.reduce((n, c) => n + c.rows, 0) };
+    // The merged call serves every request in it: its spans name them all, not the leader alone.
+    const ids = calls.map((c) => commonAttributes(c.ctx)['spool.request_id']).filter((id): id is string => typeof id === 'string');
+    const served = ids.length > 0 ? { 'spool.request_ids': ids } : {};
+    const attributes = { ...served, 'spool.batch_size': calls.length, 'spool.batch_rows': calls.reduce((n, c) => n + c.rows, 0) };
     context
-      .with(leader.ctx, () =>
+      .with(withCommonAttributes(leader.ctx, served, { replace: true }), () =>
         tracer().startActiveSpan('denoise batch', { attributes, links }, async (span) => {
           for (const c of calls) {
             const step = trace.getSpan(c.ctx);

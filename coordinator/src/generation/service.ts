@@ -17,9 +17,14 @@
  * leaves the queue, a running one stops within one step. The decisions stay
  * where they are pure (admission state, the batching plan, the sampler);
  * this file is the glue. It knows nothing of HTTP.
+ *
+ * Tracing: the generation runs in the trace context it is given (an HTTP
+ * request's span) or as the root span `generation` of a trace of its own.
+ * That root span gets `rootAttributes`; every span below it carries the
+ * request id (and job id); the admission part is its own `queue wait` span.
  */
 import { context, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
-import { isSpoolError, planFrames, SpoolError, tracer, wireError, type ModelManifest } from '@spool/shared';
+import { commonAttributes, isSpoolError, planFrames, SpoolError, tracer, wireError, withCommonAttributes, type ModelManifest } from '@spool/shared';
 import type { AdmissionQueue, Slot } from '../admission/admission-queue.ts';
 import type { StepBatcher } from '../batching/step-batcher.ts';
 import { coordinatorError, RefusedError } from '../errors.ts';
@@ -32,6 +37,7 @@ import { runGeneration, type GenerationParams, type RunLog } from '../pipeline/r
 import { describeMissing, type Topology } from '../topology.ts';
 import { GenerationRecord, type Generation, type GenerationOutcome } from './generation.ts';
 import { RequestBoard, type RequestSummary } from './request-board.ts';
+import { rootAttributes } from './span-attributes.ts';
 
 /** What the service logs: the runner's lines, and listeners that throw. */
 export interface GenerationLog extends RunLog {
@@ -55,11 +61,19 @@ export interface GenerationServiceOptions {
   readonly requestTimeoutMs: number;
   /** Without one the service logs nothing. */
   readonly log?: GenerationLog;
+  /**
+   * Put the prompt and negative prompt on the generation's root span
+   * (`spool.prompt`, `spool.negative_prompt`; SPOOL_TRACE_PROMPTS=1). Off by
+   * default: no span carries prompt text then.
+   */
+  readonly tracePrompts?: boolean;
 }
 
 export interface StartRequest {
-  /** Unique among the generations held now: the request id, or a job id. */
+  /** Unique among the generations held now: the request id. */
   readonly id: string;
+  /** The job this generation runs for, when a job started it: every span of the generation carries it as `spool.job_id`. */
+  readonly jobId?: string;
   /** Who asked (`token-<n>`). */
   readonly caller: string;
   /** Validated, with the manifest's defaults and a seed filled in. */
@@ -188,15 +202,14 @@ export class GenerationService {
       this.live.delete(req.id);
     };
 
-    const own = req.trace ? undefined : tracer().startSpan('generation', { attributes: { 'spool.request_id': req.id } }, ROOT_CONTEXT);
-    const ctx = req.trace ?? trace.setSpan(ROOT_CONTEXT, own as Span);
+    // Every span of the generation names it: the request id (and the job's, once a job started it).
+    const common = { 'spool.request_id': req.id, ...(req.jobId === undefined ? {} : { 'spool.job_id': req.jobId }) };
+    const own = req.trace ? undefined : tracer().startSpan('generation', { attributes: common }, ROOT_CONTEXT);
+    const ctx = withCommonAttributes(req.trace ?? trace.setSpan(ROOT_CONTEXT, own as Span), common);
     void context.with(ctx, () => this.run(record, req.log ?? this.log, trace.getSpan(ctx), release));
     if (own) {
       void record.outcome.then((o) => {
-        if (!o.ok) {
-          own.setAttribute('spool.error_code', o.error.code);
-          markFailed(own, o.error);
-        }
+        if (!o.ok) markFailed(own, o.error);
         own.end();
       });
     }
@@ -205,22 +218,14 @@ export class GenerationService {
 
   private async run(record: GenerationRecord, log: RunLog, span: Span | undefined, release: (slot: Slot | undefined, completed: boolean) => void): Promise<void> {
     const { id, caller, params: p } = record;
-    span?.setAttributes({
-      'spool.seed': p.seed,
-      'spool.num_frames': p.numFrames,
-      'spool.steps': p.steps,
-      'spool.guidance_scale': p.guidanceScale,
-      'spool.guidance_rescale': p.guidanceRescale,
-    });
+    const plan = planFrames(p.numFrames, this.manifest.latent.temporal_compression);
+    span?.setAttributes(rootAttributes(record, this.manifest, plan.generated, this.opts.tracePrompts === true));
     const tally: RetryTally = { retries: 0 };
     let slot: Slot | undefined;
     let outcome: GenerationOutcome | undefined;
     try {
-      await this.checkStages();
       // Its size, known now: admission expects its run time from it.
-      const work = p.steps * planFrames(p.numFrames, this.manifest.latent.temporal_compression).latentFrames;
-      slot = await this.admission.acquire({ id, caller, work }, record.signal, () => record.accept());
-      record.accept();
+      slot = await this.admit(record, p.steps * plan.latentFrames);
       const result = await withTallies([tally], () =>
         runGeneration(
           {
@@ -235,7 +240,6 @@ export class GenerationService {
           record.signal,
         ),
       );
-      span?.setAttribute('spool.retries', tally.retries);
       outcome = { ok: true, ...result, retries: tally.retries, promptTruncated: result.truncated[1] === true };
     } catch (err) {
       const error = isSpoolError(err)
@@ -247,7 +251,49 @@ export class GenerationService {
       // Only a completed run teaches admission its run time.
       release(slot, outcome?.ok === true);
     }
+    span?.setAttributes({
+      'spool.outcome': outcome.ok ? 'completed' : outcome.state,
+      'spool.retries': outcome.retries,
+      ...(outcome.ok ? {} : { 'spool.error_code': outcome.error.code }),
+    });
     record.end(outcome);
+  }
+
+  /**
+   * The `queue wait` span, from arrival until admission grants the slot: the
+   * fail-fast stage check, then a slot at once or a place in the queue. It
+   * records what admission saw on arrival (running, waiting, the expected
+   * wait), whether the generation queued and at which place; a refusal, a
+   * missing stage or an abort while queued ends it with that error.
+   */
+  private async admit(record: GenerationRecord, work: number): Promise<Slot> {
+    const { admission } = this;
+    const wait = tracer().startSpan('queue wait', {
+      attributes: {
+        ...commonAttributes(),
+        'spool.queue.running': admission.running,
+        'spool.queue.waiting': admission.waiting,
+        'spool.queue.expected_wait_ms': admission.expectedWaitMs(),
+      },
+    });
+    let queued = false;
+    try {
+      await this.checkStages();
+      const slot = await admission.acquire({ id: record.id, caller: record.caller, work }, record.signal, (position) => {
+        queued = true;
+        wait.setAttribute('spool.queue.position', position);
+        record.accept();
+      });
+      record.accept();
+      return slot;
+    } catch (err) {
+      if (isSpoolError(err)) wait.setAttribute('spool.error_code', err.code);
+      markFailed(wait, err);
+      throw err;
+    } finally {
+      wait.setAttribute('spool.queued', queued);
+      wait.end();
+    }
   }
 
   /**

@@ -139,7 +139,7 @@ export class NatsPipeline implements Pipeline {
               timeoutMs: this.opts.stageTimeoutMs,
               signal,
               spanName,
-              attributes: attempt > 1 ? { 'spool.attempt': attempt } : undefined,
+              attempt,
               onFrame,
             });
             observer?.called(stage, 'ok', (performance.now() - started) / 1000);

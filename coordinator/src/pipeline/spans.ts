@@ -1,9 +1,12 @@
-/** A child span around an async piece of the request runner, recording failures. */
+/**
+ * A child span around an async piece of the request runner, recording
+ * failures; it carries the request's common attributes (its id) too.
+ */
 import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
-import { tracer } from '@spool/shared';
+import { commonAttributes, tracer } from '@spool/shared';
 
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T> | T): Promise<T> {
-  return tracer().startActiveSpan(name, { attributes }, async (span) => {
+  return tracer().startActiveSpan(name, { attributes: { ...commonAttributes(), ...attributes } }, async (span) => {
     try {
       return await fn();
     } catch (err) {

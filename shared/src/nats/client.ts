@@ -14,7 +14,7 @@ import { callReplySubjects } from '../bus/identity.ts';
 import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, type WireMessage } from '../codec.ts';
 import { errorFromHeaders, SpoolError, wireError } from '../errors.ts';
-import { tracer } from '../telemetry.ts';
+import { commonAttributes, tracer } from '../telemetry.ts';
 import { injectContext } from './carrier.ts';
 import { inboxPrefixOf } from './connect.ts';
 import { fromNatsError } from './errors-map.ts';
@@ -35,6 +35,8 @@ export interface CallOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly spanName?: string;
+  /** Which try of this call this is, 1-based (`spool.attempt`); 1 when absent. */
+  readonly attempt?: number;
   readonly attributes?: Record<string, string | number | boolean>;
   /**
    * Told the size of each frame that crossed: the request's once it is
@@ -77,15 +79,30 @@ export class StageCaller {
     return this.pending.size;
   }
 
-  /** One call: `message` is sent once; an encoded frame may be passed to reuse it across attempts. */
+  /**
+   * One call: `message` is sent once; an encoded frame may be passed to reuse
+   * it across attempts. Its CLIENT span carries the subject, the stage, the
+   * attempt and the frame bytes sent and received, with the attributes of the
+   * active context (`withCommonAttributes`: the request's id).
+   */
   call(subject: string, message: WireMessage | Uint8Array, opts: CallOptions): Promise<WireMessage> {
-    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'spool.stage': opts.stage, ...opts.attributes };
+    const attributes = {
+      ...commonAttributes(),
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'request',
+      'messaging.destination.name': subject,
+      'spool.stage': opts.stage,
+      'spool.attempt': opts.attempt ?? 1,
+      ...opts.attributes,
+    };
     return tracer().startActiveSpan(opts.spanName ?? `call ${opts.stage}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
       let holder = opts.stage;
       try {
         opts.signal?.throwIfAborted();
         if (this.closed) throw wireError('SPOOL_ERR_STAGE_UNAVAILABLE', `cannot call ${opts.stage}: the caller is closed`, { stage: opts.stage });
         const frame = message instanceof Uint8Array ? message : encodeFrame(message);
+        span.setAttributes({ 'messaging.message.body.size': frame.byteLength, 'spool.bytes_sent': frame.byteLength });
         const reply = await this.send(subject, frame, opts, (h) => {
           holder = h;
           span.addEvent('held', { 'spool.stage': h });
@@ -94,6 +111,7 @@ export class StageCaller {
         if (failure) throw failure;
         const received = await receiveFrame(this.nc, reply, { timeoutMs: opts.timeoutMs, from: holder, limits: this.opts.frameLimits });
         opts.onFrame?.('received', received.byteLength);
+        span.setAttribute('spool.bytes_received', received.byteLength);
         return decodeFrame(received);
       } catch (err) {
         const mapped = opts.signal?.aborted

@@ -3,15 +3,19 @@
  * per subject. The binding extracts the trace context, beats to the caller
  * while it holds the call, pulls chunked frames, decodes, calls the handler,
  * then replies or forwards to the next subject (carrying the caller's reply
- * subject), and turns any failure into a typed error in headers. Handlers see
+ * subject), and turns any failure into a typed error in headers. Each call is
+ * one SERVER span with the worker's static facts (`attributes`, from its role)
+ * and the call's own: rows, tensor and frame bytes in and out, the wait for a
+ * free handler, the subject it forwarded to. Handlers see
  * messages and tensors, never NATS or tracing; the subject a handler forwards
  * to is its own choice from the deployment's layout, never a message's.
  */
-import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { Empty, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { ChunkLimits } from '../chunking.ts';
 import { decodeFrame, encodeFrame, FrameError, type WireMessage } from '../codec.ts';
+import { batchRows, tensorBytes } from '../message-facts.ts';
 import { asSpoolError, errorToHeaders, SpoolError, wireError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import { queueGroup } from '../subjects.ts';
@@ -42,6 +46,12 @@ export interface ServeOptions {
   /** Label used in spans and errors, e.g. `denoise.1`. */
   readonly stage: string;
   readonly metadata: Record<string, string>;
+  /**
+   * Attributes of the span of every call this worker serves: its static facts
+   * (role, shard, block range, device, model), known from its role at start,
+   * never read from a message.
+   */
+  readonly attributes?: Attributes;
   readonly endpoints: readonly StageEndpoint[];
   /** Bound on chunk pulls and forwards. */
   readonly timeoutMs: number;
@@ -77,6 +87,13 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
     description: opts.description,
     metadata: opts.metadata,
   });
+  const staticAttributes: Attributes = {
+    ...opts.attributes,
+    'messaging.system': 'nats',
+    'messaging.operation.type': 'process',
+    'spool.stage': stage,
+    'spool.worker_id': service.info().id,
+  };
   const gate = new Gate(opts.concurrency);
   let inFlight = 0;
   let draining = false;
@@ -101,18 +118,29 @@ export async function serveStage(opts: ServeOptions): Promise<StageServer> {
       await context.with(parent, () =>
         tracer().startActiveSpan(
           `${stage} ${endpoint.name}`,
-          { kind: SpanKind.SERVER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': endpoint.subject } },
+          { kind: SpanKind.SERVER, attributes: { ...staticAttributes, 'messaging.destination.name': endpoint.subject, 'messaging.consumer.group.name': queueGroup(endpoint.subject) } },
           async (span) => {
             try {
+              const arrived = performance.now();
               await gate.acquire();
+              // Time spent waiting for a free handler (SPOOL_WORKER_CONCURRENCY).
+              span.setAttribute('spool.wait_ms', Math.round((performance.now() - arrived) * 10) / 10);
               try {
-                const request = decodeFrame(await receiveFrame(nc, msg, { timeoutMs: opts.timeoutMs, from: opts.upstream, limits: opts.frameLimits, senderInbox: opts.upstreamInbox }));
+                const bytes = await receiveFrame(nc, msg, { timeoutMs: opts.timeoutMs, from: opts.upstream, limits: opts.frameLimits, senderInbox: opts.upstreamInbox });
+                span.setAttributes({ 'messaging.message.body.size': bytes.byteLength, 'spool.bytes_received': bytes.byteLength });
+                const request = decodeFrame(bytes);
+                span.setAttribute('spool.tensor_bytes_in', tensorBytes(request));
                 const result = await endpoint.handler(request);
+                const rows = batchRows(request, result);
+                span.setAttributes({ 'spool.tensor_bytes_out': tensorBytes(result), ...(rows === undefined ? {} : { 'spool.batch_rows': rows }) });
                 const hdrs = injectContext();
-                const payload = prepareFrame(nc, encodeFrame(result), hdrs, opts.timeoutMs);
+                const frame = encodeFrame(result);
+                span.setAttribute('spool.bytes_sent', frame.byteLength);
+                const payload = prepareFrame(nc, frame, hdrs, opts.timeoutMs);
                 // The call leaves this worker: the next hop (or the caller) takes over.
                 stopBeats();
                 if (result.forwardTo) {
+                  span.setAttribute('spool.forwarded_to', result.forwardTo);
                   if (!msg.reply) throw wireError('SPOOL_ERR_BAD_MESSAGE', `${stage}: a chained call needs a reply subject`, { stage });
                   nc.publish(result.forwardTo, payload, { reply: msg.reply, headers: hdrs });
                 } else if (msg.reply) {

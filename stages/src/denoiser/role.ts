@@ -14,6 +14,7 @@ export const loadDenoiserRole: RoleLoader = async ({ config, pkg }) => {
   return {
     endpoints: [{ name: 'denoise', subject: stageSubject(pkg.manifest.name, 'denoiser', layout.shard), handler }],
     metadata: { [WORKER_METADATA.blocks]: formatRange(layout.blocks) },
+    attributes: { 'spool.blocks': formatRange(layout.blocks), 'spool.block_count': layout.blocks.end - layout.blocks.start },
     description: `${pkg.manifest.name} denoiser shard ${layout.shard} of ${layout.shards} (blocks ${formatRange(layout.blocks)})`,
     warmUp: async () => {
       await handler({ meta: {}, tensors: warmUpTensors(geometry, layout.hasEmbed) });

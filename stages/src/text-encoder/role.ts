@@ -12,6 +12,7 @@ export const loadTextEncoderRole: RoleLoader = async ({ config, pkg }) => {
   return {
     endpoints: [{ name: 'encode', subject: stageSubject(pkg.manifest.name, 'text-encoder'), handler }],
     metadata: {},
+    attributes: {},
     description: `${pkg.manifest.name} text encoder`,
     warmUp: async () => {
       await handler({ meta: { prompts: ['warm up', ''] }, tensors: {} });

@@ -10,6 +10,7 @@ export const loadVaeDecoderRole: RoleLoader = async ({ config, pkg }) => {
   return {
     endpoints: [{ name: 'decode', subject: stageSubject(pkg.manifest.name, 'vae-decoder'), handler }],
     metadata: {},
+    attributes: {},
     description: `${pkg.manifest.name} VAE decoder`,
     warmUp: async () => {
       // enough latent frames for a chunked model to run its next-chunk graph too

@@ -8,6 +8,7 @@ export const loadVideoEncoderRole: RoleLoader = async ({ config, pkg }) => {
   return {
     endpoints: [{ name: 'encode', subject: stageSubject(pkg.manifest.name, 'video-encoder'), handler }],
     metadata: {},
+    attributes: {},
     description: `${pkg.manifest.name} video encoder (ffmpeg, H.264)`,
     warmUp: async () => {
       const frames = tensor('uint8', [1, 2, 16, 16, 3], new Uint8Array(2 * 16 * 16 * 3).fill(128));

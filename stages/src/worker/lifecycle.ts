@@ -31,6 +31,7 @@ import { formatRange } from '../layout.ts';
 import { deviceLabel } from '../runtime/device.ts';
 import type { LoadedRole } from './role.ts';
 import { roleLoader } from './roles.ts';
+import { workerSpanAttributes } from './span-attributes.ts';
 import { WorkerStateMachine } from './state.ts';
 
 type Nats = Awaited<ReturnType<typeof connectNats>>;
@@ -100,6 +101,7 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
         [WORKER_METADATA.subject]: endpoint.subject,
         ...role.metadata,
       },
+      attributes: workerSpanAttributes(config, pkg.manifest.name, role),
       endpoints: role.endpoints,
       timeoutMs: config.callTimeoutMs,
       concurrency: config.concurrency,
