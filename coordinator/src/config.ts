@@ -22,6 +22,7 @@ import {
   type ModelManifest,
   type NatsTls,
 } from '@spool/shared';
+import { readJobStoreLimits, type JobStoreLimits } from './jobs/limits.ts';
 
 export interface CoordinatorConfig {
   readonly host: string;
@@ -66,6 +67,8 @@ export interface CoordinatorConfig {
    * or running, meets or fails by.
    */
   readonly drainMs: number;
+  /** The job store's age and size limits (SPOOL_JOBS_MAX_AGE_H, SPOOL_JOBS_MAX_MB, SPOOL_JOBS_RECORDS_MB). */
+  readonly jobs: JobStoreLimits;
 }
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -141,6 +144,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     frameLimits: readFrameLimits(env),
     requestTimeoutMs,
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
+    jobs: readJobStoreLimits(env),
   });
 }
 

@@ -14,6 +14,36 @@ export { checkCoverage, pipelineDepth, type BlockSpan, type DenoiserCoverage, ty
 export { natsDiscovery } from './discovery.ts';
 export { ALL_ERRORS, COORDINATOR_ERRORS, coordinatorError, type CoordinatorErrorCode } from './errors.ts';
 export { InFlight } from './http/in-flight.ts';
+export {
+  DEFAULT_JOBS_MAX_AGE_H,
+  DEFAULT_JOBS_MAX_MB,
+  DEFAULT_JOBS_RECORDS_MB,
+  DEFAULT_PAGE_SIZE,
+  encodeJobRecord,
+  isJobId,
+  JOB_RECORD_VERSION,
+  JOB_STATUSES,
+  jobIdTime,
+  JobStore,
+  MAX_PAGE_SIZE,
+  MAX_RECORD_BYTES,
+  newJobId,
+  parseJobRecord,
+  readJobStoreLimits,
+  recordKey,
+  VIDEO_CHUNK_BYTES,
+  type JobFailure,
+  type JobPage,
+  type JobParams,
+  type JobRecord,
+  type JobStatus,
+  type JobStoreLimits,
+  type JobStoreOptions,
+  type JobVideo,
+  type StoredVideo,
+  type StoreLog,
+  type VideoRead,
+} from './jobs/index.ts';
 export { RequestBoard, type RequestOutlook, type RequestState, type RequestSummary } from './http/request-board.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
 export { NatsPipeline, runGeneration, StepBatcher } from './pipeline/index.ts';
