@@ -1,11 +1,14 @@
 /**
  * A local nats-server child process on a free loopback port, with the max
- * payload raised so that most tensors travel in one message.
+ * payload raised so that most tensors travel in one message, and JetStream
+ * when asked for (its store in a folder the caller owns, so that it outlives
+ * this process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { jetStreamBlock, type JetStreamStore } from './jetstream.ts';
 import { freePort, waitForPort } from './net.ts';
 
 export interface NatsServerHandle {
@@ -27,6 +30,8 @@ export interface NatsServerOptions {
   readonly binary?: string;
   /** Configuration text added to the server's file, e.g. the bus's `authorization` block. */
   readonly extraConfig?: string;
+  /** Run JetStream with this store; absent: no JetStream. The folder is the caller's to keep or remove. */
+  readonly jetstream?: JetStreamStore;
   readonly onLine?: (line: string) => void;
 }
 
@@ -74,7 +79,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
   writeFileSync(
     conf,
-    `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n${opts.extraConfig ?? ''}`,
+    `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n` +
+      `${opts.jetstream ? jetStreamBlock(opts.jetstream) : ''}${opts.extraConfig ?? ''}`,
     { mode: 0o600 },
   );
   const binary = opts.binary ?? natsServerBinary();

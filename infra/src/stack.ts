@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { readJobStoreLimits } from '@spool/coordinator';
 import {
   busIdentities,
   connectNats,
@@ -25,6 +26,7 @@ import {
   writeBusCredentials,
   type ConnectOptions,
 } from '@spool/shared';
+import { jetStreamFor, type JetStreamStore } from './jetstream.ts';
 import type { ResolvedLayout } from './layout/types.ts';
 import { startNatsServer } from './nats-server.ts';
 import { superviseNatsServer } from './nats-supervisor.ts';
@@ -111,15 +113,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   if (opts.port !== 0) await assertPortFree(host, port);
   const model = manifest.name;
   const shards = layout.shards.length;
-  // Our own server gets keys made for this run, in a folder only this user can read.
+  // Our own server gets keys made for this run, in a folder only this user can read, and
+  // JetStream (the coordinator's jobs) with its store in another such folder: a server started
+  // again after a crash reads the same store; the run's stop removes it.
   let ownKeys: string | undefined;
   let extraConfig: string | undefined;
+  let jetstream: JetStreamStore | undefined;
   if (!opts.natsUrl) {
+    const limits = readJobStoreLimits({ ...opts.env, ...opts.coordinatorEnv });
     ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
     const creds = createBusCredentials(busIdentities(shards), { model, shards });
     writeBusCredentials(ownKeys, creds);
     extraConfig = creds.authorization;
+    jetstream = jetStreamFor(mkdtempSync(path.join(tmpdir(), 'spool-jetstream-')), limits);
   }
+  const removeOwnFolders = (): void => {
+    for (const dir of [ownKeys, jetstream?.storeDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  };
   const keyDir = ownKeys ?? opts.busCredentialsDir;
   let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
   const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
@@ -131,6 +141,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       if (opts.restart) {
         const supervised = await superviseNatsServer({
           extraConfig,
+          jetstream,
           onLine,
           maxRestarts: opts.restart.maxRestarts,
           onRestart: (code, delayMs) => opts.onLine?.('nats-server', `exited (${code ?? 'signal'}); starting it again on the same port in ${delayMs} ms`),
@@ -138,12 +149,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         void supervised.gaveUp.then((code) => reportExit({ label: 'nats-server', code: code ?? 'signal' }));
         nats = { url: supervised.url, stop: () => supervised.stop(), pid: () => supervised.current().serverPid() };
       } else {
-        const handle = await startNatsServer({ extraConfig, onLine });
+        const handle = await startNatsServer({ extraConfig, jetstream, onLine });
         nats = { url: handle.url, stop: () => handle.stop(), pid: () => handle.serverPid() };
       }
     }
   } catch (err) {
-    if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
+    removeOwnFolders();
     throw err;
   }
   const natsUrl = opts.natsUrl ?? nats!.url;
@@ -263,7 +274,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await Promise.all([...running.entries()].filter(([l]) => l !== 'coordinator').map(([, h]) => h.stop(workerStopMs)));
       await nc?.close().catch(() => undefined);
       await nats?.stop();
-      if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
+      removeOwnFolders();
       supervisor.close();
     },
   };

@@ -47,8 +47,12 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 /** Records read at once when a page or a scan fetches many. */
 const PARALLEL_READS = 16;
-/** Tries of a compare-and-set update that keeps losing to other writers. */
-const UPDATE_TRIES = 5;
+/**
+ * Tries of a compare-and-set update: a try fails only when another write
+ * landed since the read, so with fewer writers than this at once every
+ * update lands (a job has its runner and now and then a delete or cancel).
+ */
+const UPDATE_TRIES = 10;
 
 export class JobStore {
   readonly limits: JobStoreLimits;
@@ -112,6 +116,8 @@ export class JobStore {
         return updated;
       } catch (err) {
         if (!isWrongLastSequence(err) || attempt >= UPDATE_TRIES) throw storeError(err, `updating job ${id}`);
+        // Another writer won: read again, after a short jittered pause so that writers spread out.
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
   }
