@@ -20,4 +20,5 @@ export {
 } from './record.ts';
 export { DEFAULT_PAGE_SIZE, JobStore, MAX_PAGE_SIZE, type JobPage, type JobStoreOptions } from './store.ts';
 export { storeError } from './store-errors.ts';
-export { VIDEO_CHUNK_BYTES, type StoredVideo, type VideoRead } from './videos.ts';
+export { VideoBucket } from './video-bucket.ts';
+export { VIDEO_CHUNK_BYTES, VIDEO_READ_IDLE_MS, type StoredVideo, type VideoRead } from './videos.ts';

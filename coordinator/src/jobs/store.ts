@@ -17,14 +17,15 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
+import type { ObjectStore } from '@nats-io/obj';
 import { kvStream, wireError } from '@spool/shared';
 import { coordinatorError } from '../errors.ts';
 import { MAX_RECORD_BYTES, openBuckets, type StoreLog } from './buckets.ts';
 import type { JobStoreLimits } from './limits.ts';
 import { encodeJobRecord, isCaller, isJobId, parseJobRecord, recordKey, type JobRecord, type JobStatus } from './record.ts';
 import { JS_CODES, storeError } from './store-errors.ts';
-import { readAll, type StoredVideo, type VideoRead, videoInfo, VIDEO_CHUNK_BYTES, VIDEO_READ_IDLE_MS, withIdleTimeout } from './videos.ts';
+import { VideoBucket } from './video-bucket.ts';
+import { VIDEO_READ_IDLE_MS, type StoredVideo, type VideoRead } from './videos.ts';
 
 export interface JobStoreOptions {
   readonly model: string;
@@ -60,18 +61,16 @@ export class JobStore {
   readonly buckets: { readonly records: string; readonly videos: string };
   readonly #jsm: JetStreamManager;
   readonly #records: KV;
-  readonly #videos: ObjectStore;
+  readonly #videoBucket: VideoBucket;
   readonly #log: StoreLog;
-  readonly #readIdleMs: number;
 
   private constructor(jsm: JetStreamManager, records: KV, videos: ObjectStore, buckets: JobStore['buckets'], opts: JobStoreOptions) {
     this.#jsm = jsm;
     this.#records = records;
-    this.#videos = videos;
+    this.#videoBucket = new VideoBucket(videos, opts.limits, opts.readIdleMs ?? VIDEO_READ_IDLE_MS);
     this.buckets = buckets;
     this.limits = opts.limits;
     this.#log = opts.log;
-    this.#readIdleMs = opts.readIdleMs ?? VIDEO_READ_IDLE_MS;
   }
 
   /** Opens the model's buckets, making them (or bringing their limits up to date) as needed. */
@@ -177,7 +176,7 @@ export class JobStore {
    * restart, the queued and running jobs to run again.
    */
   async jobsWithStatus(statuses: readonly JobStatus[]): Promise<JobRecord[]> {
-    const keys = (await this.#keys('>')).sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
+    const keys = (await this.#keys('>')).filter(isRecordKey).sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
     const out: JobRecord[] = [];
     for (let at = 0; at < keys.length; at += PARALLEL_READS) {
       const batch = keys.slice(at, at + PARALLEL_READS);
@@ -201,87 +200,41 @@ export class JobStore {
   }
 
   /** Stores a job's finished video (replacing one stored before); a full bucket refuses it with SPOOL_ERR_STORAGE_FULL. */
-  async putVideo(caller: string, id: string, bytes: Uint8Array, contentType = 'video/mp4'): Promise<StoredVideo> {
-    checkIds(caller, id);
-    if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) throw new RangeError(`"${contentType}" is not a content type (type/subtype)`);
-    try {
-      const info = await this.#videos.putBlob({ name: recordKey(caller, id), metadata: { 'content-type': contentType }, options: { max_chunk_size: VIDEO_CHUNK_BYTES } }, bytes);
-      return videoInfo(caller, id, info);
-    } catch (err) {
-      throw storeError(err, `storing the video of ${id} (${bytes.byteLength} bytes)`);
-    }
+  putVideo(caller: string, id: string, bytes: Uint8Array, contentType = 'video/mp4'): Promise<StoredVideo> {
+    return this.#videoBucket.put(caller, id, bytes, contentType);
   }
 
   /** A job's video as a stream of bytes (checked against its SHA-256 as it is read), or null. */
-  async getVideo(caller: string, id: string): Promise<VideoRead | null> {
-    if (!isCaller(caller) || !isJobId(id)) return null;
-    try {
-      const info = await this.#videoInfo(caller, id);
-      if (!info) return null;
-      const got = await this.#videos.get(recordKey(caller, id));
-      if (!got) return null;
-      // The stream itself errors when the read fails; this promise says the same and must not go unhandled.
-      got.error.catch(() => undefined);
-      const stalled = (): Error =>
-        coordinatorError('SPOOL_ERR_STORAGE_UNAVAILABLE', `reading the video of ${id}: no data came for ${this.#readIdleMs} ms (is NATS reachable?)`);
-      return { video: videoInfo(caller, id, got.info), stream: withIdleTimeout(got.data, this.#readIdleMs, stalled) };
-    } catch (err) {
-      throw storeError(err, `reading the video of ${id}`);
-    }
+  getVideo(caller: string, id: string): Promise<VideoRead | null> {
+    return this.#videoBucket.read(caller, id);
   }
 
   /** A job's video as one buffer, or null. */
-  async getVideoBytes(caller: string, id: string): Promise<{ video: StoredVideo; bytes: Uint8Array } | null> {
-    const read = await this.getVideo(caller, id);
-    if (!read) return null;
-    try {
-      return { video: read.video, bytes: await readAll(read.stream, read.video.bytes) };
-    } catch (err) {
-      throw storeError(err, `reading the video of ${id}`);
-    }
+  getVideoBytes(caller: string, id: string): Promise<{ video: StoredVideo; bytes: Uint8Array } | null> {
+    return this.#videoBucket.bytes(caller, id);
   }
 
   /** What a job's video is (size, type, digest) without reading it, or null. */
-  async videoInfo(caller: string, id: string): Promise<StoredVideo | null> {
-    if (!isCaller(caller) || !isJobId(id)) return null;
-    try {
-      const info = await this.#videoInfo(caller, id);
-      return info ? videoInfo(caller, id, info) : null;
-    } catch (err) {
-      throw storeError(err, `reading the video of ${id}`);
-    }
+  videoInfo(caller: string, id: string): Promise<StoredVideo | null> {
+    return this.#videoBucket.info(caller, id);
   }
 
   /** Deletes a job's video; false when there was none. */
-  async deleteVideo(caller: string, id: string): Promise<boolean> {
-    if (!isCaller(caller) || !isJobId(id)) return false;
-    try {
-      if (!(await this.#videoInfo(caller, id))) return false;
-      return (await this.#videos.delete(recordKey(caller, id))).success;
-    } catch (err) {
-      throw storeError(err, `deleting the video of ${id}`);
-    }
+  deleteVideo(caller: string, id: string): Promise<boolean> {
+    return this.#videoBucket.delete(caller, id);
   }
 
   /** How full the buckets are. */
   async usage(): Promise<{ records: { count: number; bytes: number; maxBytes: number }; videos: { bytes: number; maxBytes: number } }> {
     try {
-      const [r, v] = await Promise.all([this.#records.status(), this.#videos.status()]);
+      const [r, videoBytes] = await Promise.all([this.#records.status(), this.#videoBucket.size()]);
       return {
         records: { count: r.values, bytes: r.size, maxBytes: this.limits.recordsMaxBytes },
-        videos: { bytes: v.size, maxBytes: this.limits.videosMaxBytes },
+        videos: { bytes: videoBytes, maxBytes: this.limits.videosMaxBytes },
       };
     } catch (err) {
       throw storeError(err, 'reading the job store usage');
     }
-  }
-
-  /** A video's metadata, unless it is deleted or about to expire (its chunks, written first, go first). */
-  async #videoInfo(caller: string, id: string): Promise<ObjectInfo | null> {
-    const info = await this.#videos.info(recordKey(caller, id));
-    if (!info || info.deleted) return null;
-    const margin = Math.min(60_000, this.limits.maxAgeMs / 10);
-    return Date.parse(info.mtime) + this.limits.maxAgeMs - margin <= Date.now() ? null : info;
   }
 
   async #entry(caller: string, id: string): Promise<{ value: Uint8Array; revision: number } | null> {
@@ -331,13 +284,14 @@ function encodeRecord(r: JobRecord): Uint8Array {
   return bytes;
 }
 
-function checkIds(caller: string, id: string): void {
-  if (!isCaller(caller)) throw new RangeError(`"${caller}" is not a caller (1 to 64 letters, digits, "-" or "_")`);
-  if (!isJobId(id)) throw new RangeError(`"${id}" is not a job id`);
-}
-
 function idOf(key: string): string {
   return key.slice(key.indexOf('.') + 1);
+}
+
+/** A key of the form `<caller>.<id>`. */
+function isRecordKey(key: string): boolean {
+  const dot = key.indexOf('.');
+  return dot > 0 && isCaller(key.slice(0, dot)) && isJobId(key.slice(dot + 1));
 }
 
 function isWrongLastSequence(err: unknown): boolean {
