@@ -3,7 +3,7 @@
  * given), the stage workers, then the coordinator; each step waits until the
  * previous one really serves. Used by `npm start` and the end-to-end tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,22 +113,26 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   if (opts.port !== 0) await assertPortFree(host, port);
   const model = manifest.name;
   const shards = layout.shards.length;
-  // Our own server gets keys made for this run, in a folder only this user can read, and
-  // JetStream (the coordinator's jobs) with its store in another such folder: a server started
-  // again after a crash reads the same store; the run's stop removes it.
+  // Our own server gets a folder for this run that only this user can read: the keys made for
+  // this run (bus/) and JetStream's store of the coordinator's jobs (jetstream/). A server started
+  // again after a crash reads the same store; the run's stop deletes the folder, and so does the
+  // server's guard should this process be killed outright.
+  let runDir: string | undefined;
   let ownKeys: string | undefined;
   let extraConfig: string | undefined;
   let jetstream: JetStreamStore | undefined;
   if (!opts.natsUrl) {
     const limits = readJobStoreLimits({ ...opts.env, ...opts.coordinatorEnv });
-    ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
+    runDir = mkdtempSync(path.join(tmpdir(), 'spool-run-'));
+    ownKeys = path.join(runDir, 'bus');
     const creds = createBusCredentials(busIdentities(shards), { model, shards });
     writeBusCredentials(ownKeys, creds);
     extraConfig = creds.authorization;
-    jetstream = jetStreamFor(mkdtempSync(path.join(tmpdir(), 'spool-jetstream-')), limits);
+    jetstream = jetStreamFor(path.join(runDir, 'jetstream'), limits);
+    mkdirSync(jetstream.storeDir, { mode: 0o700 });
   }
   const removeOwnFolders = (): void => {
-    for (const dir of [ownKeys, jetstream?.storeDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   };
   const keyDir = ownKeys ?? opts.busCredentialsDir;
   let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
@@ -142,6 +146,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         const supervised = await superviseNatsServer({
           extraConfig,
           jetstream,
+          removeOnStop: runDir,
           onLine,
           maxRestarts: opts.restart.maxRestarts,
           onRestart: (code, delayMs) => opts.onLine?.('nats-server', `exited (${code ?? 'signal'}); starting it again on the same port in ${delayMs} ms`),
@@ -149,7 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         void supervised.gaveUp.then((code) => reportExit({ label: 'nats-server', code: code ?? 'signal' }));
         nats = { url: supervised.url, stop: () => supervised.stop(), pid: () => supervised.current().serverPid() };
       } else {
-        const handle = await startNatsServer({ extraConfig, jetstream, onLine });
+        const handle = await startNatsServer({ extraConfig, jetstream, removeOnStop: runDir, onLine });
         nats = { url: handle.url, stop: () => handle.stop(), pid: () => handle.serverPid() };
       }
     }

@@ -3,9 +3,10 @@
  * the same buckets) finds every record and video; nats-server killed and
  * started again by the supervisor (same port, same configuration, same
  * JetStream store folder) loses none of them, and the coordinator's own
- * connection reconnects and reads them on.
+ * connection reconnects and reads them on. Stopped for good, the server's
+ * guard deletes the store folder it was given.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -49,7 +50,8 @@ describe('the job store across restarts', () => {
   beforeAll(async () => {
     creds = createBusCredentials(busIdentities(1), { model: MODEL, shards: 1 });
     storeDir = mkdtempSync(path.join(tmpdir(), 'spool-test-js-'));
-    nats = await superviseNatsServer({ extraConfig: creds.authorization, jetstream: { storeDir, ...TEST_JETSTREAM }, maxRestarts: 3 });
+    // The store folder is the server's to delete when it is stopped, as npm start's is, but not after a crash.
+    nats = await superviseNatsServer({ extraConfig: creds.authorization, jetstream: { storeDir, ...TEST_JETSTREAM }, removeOnStop: storeDir, maxRestarts: 3 });
     const store = await openStore(await connect());
     const made = [];
     for (let i = 0; i < 4; i++) made.push(await store.createJob(queuedJob(MODEL, i === 3 ? 'token-1' : 'token-0', T0 + i)));
@@ -83,11 +85,18 @@ describe('the job store across restarts', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(nats.current().serverPid()).not.toBe(before);
+    expect(existsSync(storeDir)).toBe(true);
     // Through the connection that lived through the restart, and through a new one.
     await expectAllThere(store);
     await expectAllThere(await openStore(await connect()));
     // And it takes new jobs.
     const next = await store.createJob(queuedJob(MODEL, 'token-0', T0 + 100));
     expect(await store.getJob('token-0', next.id)).toEqual(next);
+  });
+
+  it('deletes the store once stopped for good, as npm start stopping (or killed) does', async () => {
+    for (const nc of open.splice(0)) await nc.close();
+    await nats.stop();
+    expect(existsSync(storeDir)).toBe(false);
   });
 });
