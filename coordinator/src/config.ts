@@ -23,6 +23,7 @@ import {
   type ModelManifest,
   type NatsTls,
 } from '@spool/shared';
+import { readJobStoreLimits, type JobStoreLimits } from './jobs/limits.ts';
 
 export interface CoordinatorConfig {
   readonly host: string;
@@ -75,6 +76,8 @@ export interface CoordinatorConfig {
    * default: prompts may be private, and traces travel to other systems.
    */
   readonly tracePrompts: boolean;
+  /** The job store's age and size limits (SPOOL_JOBS_MAX_AGE_H, SPOOL_JOBS_MAX_MB, SPOOL_JOBS_RECORDS_MB). */
+  readonly jobs: JobStoreLimits;
 }
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -157,6 +160,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     requestTimeoutMs,
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
     tracePrompts: readEnum(env, 'SPOOL_TRACE_PROMPTS', ['0', '1'], '0') === '1',
+    jobs: readJobStoreLimits(env),
   });
 }
 

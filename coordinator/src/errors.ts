@@ -19,6 +19,11 @@ export const COORDINATOR_ERRORS = Object.freeze({
   SPOOL_ERR_RATE_LIMITED: { status: 429, summary: 'The token sends requests faster than SPOOL_RATE_LIMIT a minute (bursts of SPOOL_RATE_BURST); retry after the Retry-After header.' },
   SPOOL_ERR_SHUTTING_DOWN: { status: 503, summary: 'The coordinator is shutting down and takes no new requests.' },
   SPOOL_ERR_DEADLINE: { status: 504, summary: 'The request did not finish within SPOOL_REQUEST_TIMEOUT_MS (queueing included).' },
+  SPOOL_ERR_STORAGE_FULL: {
+    status: 507,
+    summary: 'The job store has no room for the record or video: its bucket is at SPOOL_JOBS_MAX_MB (videos) or SPOOL_JOBS_RECORDS_MB (records); jobs expire after SPOOL_JOBS_MAX_AGE_H.',
+  },
+  SPOOL_ERR_STORAGE_UNAVAILABLE: { status: 503, summary: 'The job store (NATS JetStream) cannot be reached, or refused the operation.' },
 } satisfies Record<string, ErrorSpec>);
 
 export type CoordinatorErrorCode = keyof typeof COORDINATOR_ERRORS;
@@ -64,4 +69,5 @@ const REASONS: Readonly<Record<number, string>> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  507: 'Insufficient Storage',
 };

@@ -38,6 +38,36 @@ export {
 } from './generation/index.ts';
 export { Drain } from './lifecycle/drain.ts';
 export { InFlight } from './lifecycle/in-flight.ts';
+export {
+  DEFAULT_JOBS_MAX_AGE_H,
+  DEFAULT_JOBS_MAX_MB,
+  DEFAULT_JOBS_RECORDS_MB,
+  DEFAULT_PAGE_SIZE,
+  encodeJobRecord,
+  isJobId,
+  JOB_RECORD_VERSION,
+  JOB_STATUSES,
+  jobIdTime,
+  JobStore,
+  MAX_PAGE_SIZE,
+  MAX_RECORD_BYTES,
+  newJobId,
+  parseJobRecord,
+  readJobStoreLimits,
+  recordKey,
+  VIDEO_CHUNK_BYTES,
+  type JobFailure,
+  type JobPage,
+  type JobParams,
+  type JobRecord,
+  type JobStatus,
+  type JobStoreLimits,
+  type JobStoreOptions,
+  type JobVideo,
+  type StoredVideo,
+  type StoreLog,
+  type VideoRead,
+} from './jobs/index.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
 export { GenerationMetrics, HttpMetrics, METRIC_PREFIX, Metrics, MetricsRegistry, StageMetrics, UNMATCHED_ROUTE, type MetricConfig, type MetricsRegistryOptions } from './metrics/index.ts';
 export { NatsPipeline, runGeneration } from './pipeline/index.ts';

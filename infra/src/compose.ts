@@ -7,6 +7,8 @@
  * The bus is closed, as with `npm start`: NATS reads the `auth.conf` that
  * `npm run credentials` writes (its nats.conf includes it), and each service
  * is given its own identity's key file as a docker secret, and no other.
+ * NATS keeps JetStream (the coordinator's jobs) in the named volume
+ * `nats-data`, so jobs outlive its container.
  *
  * Services are built as data (`ComposeService`) and then rendered, so that a
  * deployment can add per-service environment and docker secrets through
@@ -59,6 +61,8 @@ export interface ComposeOptions {
 }
 
 const API_PORT = 9000;
+/** The named volume of NATS's JetStream store. */
+export const NATS_VOLUME = 'nats-data';
 
 /** Where a service finds its key file: docker mounts the secret named after its identity here. */
 export function keyFileInContainer(identity: string): string {
@@ -138,13 +142,14 @@ export function renderCompose(layout: ResolvedLayout, opts: ComposeOptions): str
     'services:',
     '  # NATS listens on the compose network only (no port on the host, its monitoring included), and',
     '  # admits only the bus identities of auth.conf, which its nats.conf includes: without that file it',
-    '  # does not start.',
+    `  # does not start. JetStream (job records and finished videos) lives in the volume ${NATS_VOLUME}.`,
     '  nats:',
     '    image: nats:2.10',
     '    command: ["-c", "/etc/nats/nats.conf"]',
     '    volumes:',
     `      - ${readOnlyBind(`${root}/infra/nats.conf`, '/etc/nats/nats.conf')}`,
     `      - ${readOnlyBind(`${secretsDir}/auth.conf`, '/etc/nats/auth.conf')}`,
+    `      - { type: volume, source: ${NATS_VOLUME}, target: /data }`,
     '',
     '  # traces: the UI on the host, OTLP on the compose network',
     '  jaeger:',
@@ -161,6 +166,7 @@ export function renderCompose(layout: ResolvedLayout, opts: ComposeOptions): str
   const secrets = [...keys, ...Object.entries(opts.secrets ?? {})];
   lines.push('', '# The bus key files: npm run credentials writes them, one per identity.', 'secrets:');
   for (const [name, file] of secrets) lines.push(`  ${name}:`, `    file: ${q(file)}`);
+  lines.push('', "# JetStream's store (nats.conf: store_dir /data/jetstream): the jobs outlive the nats container.", 'volumes:', `  ${NATS_VOLUME}: {}`);
   return `${lines.join('\n')}\n`;
 }
 

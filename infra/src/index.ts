@@ -1,4 +1,4 @@
-export { composeServices, keyFileInContainer, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
+export { composeServices, keyFileInContainer, NATS_VOLUME, renderCompose, serviceName, type ComposeOptions, type ComposeService } from './compose.ts';
 export { composeFromFiles, type ComposeFileOptions } from './compose-file.ts';
 export {
   AUTH_FILE,
@@ -12,6 +12,7 @@ export {
   type KeyAssignment,
 } from './credentials.ts';
 export { DEFAULT_LAYOUT, loadLaunchConfig, type LaunchConfig } from './config.ts';
+export { JETSTREAM_HEADROOM_BYTES, JETSTREAM_MEMORY_BYTES, jetStreamBlock, jetStreamFor, type JetStreamStore } from './jetstream.ts';
 export { describeLayout } from './layout/describe.ts';
 export { loadLayout, readLayoutFile, type LoadLayoutOptions } from './layout/load.ts';
 export { parseLayout } from './layout/parse.ts';

@@ -1,11 +1,14 @@
 /**
  * A local nats-server child process on a free loopback port, with the max
- * payload raised so that most tensors travel in one message.
+ * payload raised so that most tensors travel in one message, and JetStream
+ * when asked for (its store in a folder the caller owns, so that it outlives
+ * this process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { jetStreamBlock, type JetStreamStore } from './jetstream.ts';
 import { freePort, waitForPort } from './net.ts';
 
 export interface NatsServerHandle {
@@ -27,6 +30,14 @@ export interface NatsServerOptions {
   readonly binary?: string;
   /** Configuration text added to the server's file, e.g. the bus's `authorization` block. */
   readonly extraConfig?: string;
+  /** Run JetStream with this store; absent: no JetStream. The folder is the caller's to keep or remove. */
+  readonly jetstream?: JetStreamStore;
+  /**
+   * A folder of the caller's that the guard deletes once the server has
+   * stopped because it was stopped or this process is gone (killed outright
+   * included), but not when the server itself crashed: a restart reuses it.
+   */
+  readonly removeOnStop?: string;
   readonly onLine?: (line: string) => void;
 }
 
@@ -34,18 +45,24 @@ export interface NatsServerOptions {
  * nats-server cannot notice that its parent died, so it runs under a small sh
  * guard: the guard holds this process's end of a stdin pipe and sends the
  * server SIGTERM when that pipe closes (this process stopped it, exited or
- * was killed outright), and exits with the server's own exit code.
+ * was killed outright), and exits with the server's own exit code. When the
+ * server exits after that (the watcher is done), the guard also deletes the
+ * folder named by SPOOL_NATS_REMOVE_ON_STOP, if any; when it exits on its own
+ * (a crash), the folder stays for the restart.
  */
 const GUARD = [
   'exec 3<&0',
   '"$@" </dev/null &',
   'server=$!',
   'echo "spool-guard: nats-server pid $server" >&2',
-  '( read -r _ <&3; kill -TERM "$server" 2>/dev/null ) &',
+  '( read -r _ <&3; kill -TERM "$server" 2>/dev/null; exit 0 ) &',
   'watcher=$!',
   'wait "$server"',
   'code=$?',
   'kill "$watcher" 2>/dev/null',
+  // 0: the watcher saw the pipe close (asked to stop, or the owner is gone); killed by us: a crash.
+  'wait "$watcher"',
+  'if [ $? -eq 0 ] && [ -n "$SPOOL_NATS_REMOVE_ON_STOP" ]; then rm -rf -- "$SPOOL_NATS_REMOVE_ON_STOP"; fi',
   'exit "$code"',
 ].join('\n');
 
@@ -74,7 +91,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const maxPayload = opts.maxPayload ?? 64 * 1024 * 1024;
   writeFileSync(
     conf,
-    `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n${opts.extraConfig ?? ''}`,
+    `host: "${host}"\nport: ${port}\nmax_payload: ${maxPayload}\nmax_pending: ${Math.max(maxPayload * 2, 64 * 1024 * 1024)}\n` +
+      `${opts.jetstream ? jetStreamBlock(opts.jetstream) : ''}${opts.extraConfig ?? ''}`,
     { mode: 0o600 },
   );
   const binary = opts.binary ?? natsServerBinary();
@@ -82,6 +100,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const child = spawn('/bin/sh', ['-c', GUARD, 'spool-nats-guard', binary, '-c', conf], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
+    env: { ...process.env, SPOOL_NATS_REMOVE_ON_STOP: opts.removeOnStop ?? '' },
   });
   child.stdin?.on('error', () => {}); // EPIPE when the guard is already gone
   const killGroup = (signal: NodeJS.Signals): void => {

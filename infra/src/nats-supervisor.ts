@@ -1,8 +1,9 @@
 /**
  * nats-server supervised like any worker: when it exits without being asked
  * to (killed, crashed), it is started again on the same port with the same
- * configuration (and so the same bus credentials), with a growing delay, so
- * every client's own reconnect finds it where it was. After `maxRestarts`
+ * configuration (and so the same bus credentials and the same JetStream
+ * store folder), with a growing delay, so every client's own reconnect finds
+ * it where it was, streams and all. After `maxRestarts`
  * exits within a minute it gives up and reports the exit.
  */
 import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from './nats-server.ts';

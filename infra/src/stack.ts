@@ -3,11 +3,12 @@
  * given), the stage workers, then the coordinator; each step waits until the
  * previous one really serves. Used by `npm start` and the end-to-end tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { readJobStoreLimits } from '@spool/coordinator';
 import {
   busIdentities,
   connectNats,
@@ -26,6 +27,7 @@ import {
   writeBusCredentials,
   type ConnectOptions,
 } from '@spool/shared';
+import { jetStreamFor, type JetStreamStore } from './jetstream.ts';
 import type { ResolvedLayout } from './layout/types.ts';
 import { startNatsServer } from './nats-server.ts';
 import { superviseNatsServer } from './nats-supervisor.ts';
@@ -112,17 +114,29 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   if (opts.port !== 0) await assertPortFree(host, port);
   const model = manifest.name;
   const shards = layout.shards.length;
-  // Our own server gets keys made for this run, in a folder only this user can read.
+  // Our own server gets a folder for this run that only this user can read: the keys made for
+  // this run (bus/) and JetStream's store of the coordinator's jobs (jetstream/). A server started
+  // again after a crash reads the same store; the run's stop deletes the folder, and so does the
+  // server's guard should this process be killed outright.
+  let runDir: string | undefined;
   let ownKeys: string | undefined;
   let extraConfig: string | undefined;
+  let jetstream: JetStreamStore | undefined;
   if (!opts.natsUrl) {
-    ownKeys = mkdtempSync(path.join(tmpdir(), 'spool-bus-'));
+    const limits = readJobStoreLimits({ ...opts.env, ...opts.coordinatorEnv });
+    runDir = mkdtempSync(path.join(tmpdir(), 'spool-run-'));
+    ownKeys = path.join(runDir, 'bus');
     // Stages may answer a call for as long as the coordinator waits for it.
     const callTimeoutMs = Number(opts.coordinatorEnv?.SPOOL_STAGE_TIMEOUT_MS ?? opts.env?.SPOOL_STAGE_TIMEOUT_MS ?? DEFAULT_CALL_TIMEOUT_MS);
     const creds = createBusCredentials(busIdentities(shards), { model, shards, callTimeoutMs });
     writeBusCredentials(ownKeys, creds);
     extraConfig = creds.authorization;
+    jetstream = jetStreamFor(path.join(runDir, 'jetstream'), limits);
+    mkdirSync(jetstream.storeDir, { mode: 0o700 });
   }
+  const removeOwnFolders = (): void => {
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+  };
   const keyDir = ownKeys ?? opts.busCredentialsDir;
   let reportExit: (v: { label: string; code: number | string }) => void = () => undefined;
   const unexpectedExit = new Promise<{ label: string; code: number | string }>((resolve) => (reportExit = resolve));
@@ -134,6 +148,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       if (opts.restart) {
         const supervised = await superviseNatsServer({
           extraConfig,
+          jetstream,
+          removeOnStop: runDir,
           onLine,
           maxRestarts: opts.restart.maxRestarts,
           onRestart: (code, delayMs) => opts.onLine?.('nats-server', `exited (${code ?? 'signal'}); starting it again on the same port in ${delayMs} ms`),
@@ -141,12 +157,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         void supervised.gaveUp.then((code) => reportExit({ label: 'nats-server', code: code ?? 'signal' }));
         nats = { url: supervised.url, stop: () => supervised.stop(), pid: () => supervised.current().serverPid() };
       } else {
-        const handle = await startNatsServer({ extraConfig, onLine });
+        const handle = await startNatsServer({ extraConfig, jetstream, removeOnStop: runDir, onLine });
         nats = { url: handle.url, stop: () => handle.stop(), pid: () => handle.serverPid() };
       }
     }
   } catch (err) {
-    if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
+    removeOwnFolders();
     throw err;
   }
   const natsUrl = opts.natsUrl ?? nats!.url;
@@ -266,7 +282,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await Promise.all([...running.entries()].filter(([l]) => l !== 'coordinator').map(([, h]) => h.stop(workerStopMs)));
       await nc?.close().catch(() => undefined);
       await nats?.stop();
-      if (ownKeys) rmSync(ownKeys, { recursive: true, force: true });
+      removeOwnFolders();
       supervisor.close();
     },
   };

@@ -3,8 +3,14 @@
  * authorization: nobody connects without a key, and each identity can do
  * only what its role needs. What the server refuses is read back from the
  * client's own error reports (the server tells a client what it refused).
+ * The server runs JetStream, as spool's own does: the coordinator keeps its
+ * jobs there, and no other identity can reach them.
  */
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Empty, headers as natsHeaders, type Msg, type NatsConnection, type Status } from '@nats-io/nats-core';
+import { Objm } from '@nats-io/obj';
+import { JobStore, newJobId, readJobStoreLimits, type JobRecord } from '@spool/coordinator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   busIdentities,
@@ -16,11 +22,13 @@ import {
   decodeFrame,
   encodeFrame,
   inboxPrefix,
+  jobsBucket,
   LAUNCHER_IDENTITY,
   StageCaller,
   stageIdentity,
   stageSubject,
   tensor,
+  videosBucket,
   type BusCredentials,
 } from '@spool/shared';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
@@ -55,7 +63,7 @@ describe('the bus', () => {
 
   beforeAll(async () => {
     creds = createBusCredentials(busIdentities(2), { model: MODEL, shards: 2 });
-    nats = await startTestNats({ extraConfig: creds.authorization });
+    nats = await startTestNats({ extraConfig: creds.authorization, jetstream: true });
   });
 
   afterAll(async () => {
@@ -157,5 +165,82 @@ describe('the bus', () => {
     expect((refused as Error).message).toMatch(/names fetch subject "_spool\.in\.bus-test\.launcher\.chunks\.x", which the bus does not let this identity pull from/);
     caller.close();
     sub.unsubscribe();
+  });
+
+  describe('jobs in JetStream', () => {
+    const silent = { info: () => undefined, warn: () => undefined };
+    const job = (id: string): JobRecord => ({
+      v: 1,
+      id,
+      caller: 'token-0',
+      model: MODEL,
+      status: 'completed',
+      progress: 100,
+      params: { prompt: 'a private prompt', numFrames: 9, fps: 8, guidanceScale: 6, guidanceRescale: 0, steps: 4, seed: 7 },
+      createdAt: 1,
+      updatedAt: 1,
+      video: { bytes: 4, contentType: 'video/mp4' },
+    });
+    const id = newJobId();
+    /** A JetStream client that gives up quickly: a refused request has no answer to wait for. */
+    const js = (nc: NatsConnection): JetStreamClient => jetstream(nc, { checkAPI: false, timeout: 2_000 });
+
+    beforeAll(async () => {
+      const coordinator = await connectAs(COORDINATOR_IDENTITY);
+      const store = await JobStore.open(coordinator, { model: MODEL, limits: readJobStoreLimits({}), log: silent });
+      await store.createJob(job(id));
+      await store.putVideo('token-0', id, Uint8Array.of(1, 2, 3, 4));
+    });
+
+    it('lets the coordinator keep job records and videos in its own two buckets, with nothing refused', async () => {
+      const coordinator = await connectAs(COORDINATOR_IDENTITY);
+      const refused = refusals(coordinator);
+      const store = await JobStore.open(coordinator, { model: MODEL, limits: readJobStoreLimits({}), log: silent });
+      expect(store.buckets).toEqual({ records: jobsBucket(MODEL), videos: videosBucket(MODEL) });
+      expect((await store.getJob('token-0', id))?.params.prompt).toBe('a private prompt');
+      expect((await store.listJobs('token-0')).jobs.map((j) => j.id)).toEqual([id]);
+      expect(Array.from((await store.getVideoBytes('token-0', id))!.bytes)).toEqual([1, 2, 3, 4]);
+      const other = newJobId();
+      await store.createJob(job(other));
+      await store.updateJob('token-0', other, (r) => ({ ...r, progress: 50, status: 'in_progress', video: undefined }));
+      await store.putVideo('token-0', other, Uint8Array.of(5));
+      expect(await store.deleteJob('token-0', other)).toBe(true);
+      expect(await store.usage()).toMatchObject({ records: { count: expect.any(Number) } });
+      await settle(coordinator);
+      expect(refused).toEqual([]);
+    });
+
+    it("keeps the coordinator to its own model's buckets", async () => {
+      const coordinator = await connectAs(COORDINATOR_IDENTITY);
+      await expect(new Kvm(js(coordinator)).create(jobsBucket('another-model'))).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.STREAM\.INFO\.KV_spool-jobs-another-model"/);
+      await expect(new Objm(js(coordinator)).create(videosBucket('another-model'))).rejects.toThrow(/Permissions Violation/);
+    });
+
+    for (const identity of [stageIdentity('video-encoder'), stageIdentity('denoiser', 0), LAUNCHER_IDENTITY]) {
+      it(`gives ${identity} no way to read job records or videos, to forge them, or to make a stream`, async () => {
+        const nc = await connectAs(identity);
+        const refused = refusals(nc);
+        // Reading through the clients: a record by its key, the keys, a video.
+        const kv = await new Kvm(js(nc)).open(jobsBucket(MODEL));
+        await expect(kv.get(`token-0.${id}`)).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.STREAM\.MSG\.GET\.KV_spool-jobs-bus-test"/);
+        const direct = await new Kvm(js(nc)).open(jobsBucket(MODEL), { allow_direct: true });
+        await expect(direct.get(`token-0.${id}`)).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.DIRECT\.GET\.KV_spool-jobs-bus-test\./);
+        await expect(kv.keys()).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.CREATE\.KV_spool-jobs-bus-test\./);
+        const os = await new Objm(js(nc)).open(videosBucket(MODEL), false);
+        await expect(os.getBlob(`token-0.${id}`)).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.STREAM\.MSG\.GET\.OBJ_spool-videos-bus-test"/);
+        // Making a stream of its own, say one that would capture the coordinator's record writes.
+        const jsm = await js(nc).jetstreamManager(false);
+        await expect(jsm.streams.add({ name: 'SNOOP', subjects: ['snoop.>'] })).rejects.toThrow(/Permissions Violation for Publish to "\$JS\.API\.STREAM\.CREATE\.SNOOP"/);
+        // Watching the writes as they happen, or forging a record.
+        const sniffRecords = nc.subscribe(`$KV.${jobsBucket(MODEL)}.>`);
+        const sniffVideos = nc.subscribe(`$O.${videosBucket(MODEL)}.>`);
+        nc.publish(`$KV.${jobsBucket(MODEL)}.token-0.${newJobId()}`, '{"v":1}');
+        await settle(nc);
+        expect(refused.some((e) => e.includes(`Subscription to "$KV.${jobsBucket(MODEL)}.>"`))).toBe(true);
+        expect(refused.some((e) => e.includes(`Subscription to "$O.${videosBucket(MODEL)}.>"`))).toBe(true);
+        expect(refused.some((e) => e.includes(`Publish to "$KV.${jobsBucket(MODEL)}.token-0.`))).toBe(true);
+        expect(sniffRecords.isClosed() && sniffVideos.isClosed()).toBe(true);
+      });
+    }
   });
 });

@@ -2,12 +2,13 @@
  * The compose file rendered from a layout, and the committed one kept in step
  * with its layout; its closed bus (one key file per service, as a docker
  * secret of its own identity), and the nats.conf it mounts, read by the real
- * nats-server.
+ * nats-server: closed, with JetStream for the coordinator's jobs in a volume.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { JobStore, newJobId, readJobStoreLimits } from '@spool/coordinator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -40,11 +41,12 @@ interface Service {
   ports?: string[];
   secrets?: string[];
   build?: { context: string };
-  volumes?: Array<{ type: string; source: string; target: string; read_only: boolean }>;
+  volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
   deploy?: { resources: { reservations: { devices: Array<{ driver: string; device_ids: string[]; capabilities: string[] }> } } };
 }
 
-const load = (text: string): { services: Record<string, Service>; secrets?: Record<string, { file: string }> } => parse(text, { merge: true });
+const load = (text: string): { services: Record<string, Service>; secrets?: Record<string, { file: string }>; volumes?: Record<string, unknown> } =>
+  parse(text, { merge: true });
 
 const resolve = (json: unknown) => resolveLayout(parseLayout(json, 'test.json'), mini, 'test.json');
 
@@ -111,7 +113,11 @@ describe('infra/compose.yaml', () => {
     expect(file.services.nats.volumes).toEqual([
       { type: 'bind', source: '../infra/nats.conf', target: '/etc/nats/nats.conf', read_only: true, bind: { create_host_path: false } },
       { type: 'bind', source: '../infra/secrets/auth.conf', target: '/etc/nats/auth.conf', read_only: true, bind: { create_host_path: false } },
+      { type: 'volume', source: 'nats-data', target: '/data' },
     ]);
+    // nats.conf keeps JetStream under /data: the named volume, which outlives the container.
+    expect(file.volumes).toEqual({ 'nats-data': {} });
+    expect(readFileSync(path.join(REPO_ROOT, 'infra/nats.conf'), 'utf8')).toMatch(/store_dir: "\/data\/jetstream"/);
     expectOwnKeysOnly(file, '../infra/secrets');
     expect(Object.keys(file.secrets ?? {})).toEqual(['coordinator', 'text-encoder', 'denoise-0', 'denoise-1', 'vae-decoder', 'video-encoder']);
   });
@@ -119,10 +125,14 @@ describe('infra/compose.yaml', () => {
 
 describe('infra/nats.conf, as the nats service reads it', () => {
   const dirs: string[] = [];
+  /** A folder with the committed nats.conf, its JetStream store moved from the container's /data into the folder. */
   const folder = (): string => {
     const dir = mkdtempSync(path.join(tmpdir(), 'spool-natsconf-'));
     dirs.push(dir);
-    copyFileSync(path.join(REPO_ROOT, 'infra/nats.conf'), path.join(dir, 'nats.conf'));
+    const conf = readFileSync(path.join(REPO_ROOT, 'infra/nats.conf'), 'utf8');
+    const storeDir = 'store_dir: "/data/jetstream"';
+    expect(conf).toContain(storeDir);
+    writeFileSync(path.join(dir, 'nats.conf'), conf.replace(storeDir, `store_dir: ${JSON.stringify(path.join(dir, 'jetstream'))}`));
     return dir;
   };
   /** `nats-server -t`: parses the configuration, includes and all, and says whether it is valid. */
@@ -154,7 +164,7 @@ describe('infra/nats.conf, as the nats service reads it', () => {
   it('runs closed: a client without a key is refused, an identity of auth.conf connects', async () => {
     const dir = folder();
     writeBusCredentials(dir, creds);
-    // The committed file as is; only where it listens moves to free loopback ports.
+    // The committed file as is; only where it listens moves to free loopback ports (and its store, to the folder).
     const server = await startFromFile(path.join(dir, 'nats.conf'));
     try {
       await expect(connectNats({ servers: server.url, name: 'anonymous', waitOnFirstConnect: false })).rejects.toThrow(/Authorization Violation/i);
@@ -166,6 +176,30 @@ describe('infra/nats.conf, as the nats service reads it', () => {
         auth: { identity: COORDINATOR_IDENTITY, inboxPrefix: inboxPrefix(mini.name, COORDINATOR_IDENTITY), seed },
       });
       expect(nc.info?.max_payload).toBe(64 * 1024 * 1024);
+      await nc.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("runs JetStream with room for the coordinator's job buckets at their default limits", async () => {
+    const dir = folder();
+    writeBusCredentials(dir, creds);
+    const server = await startFromFile(path.join(dir, 'nats.conf'));
+    try {
+      const seed = creds.keys.find((k) => k.identity === COORDINATOR_IDENTITY)!.seed;
+      const nc = await connectNats({
+        servers: server.url,
+        name: 'coordinator',
+        waitOnFirstConnect: false,
+        auth: { identity: COORDINATOR_IDENTITY, inboxPrefix: inboxPrefix(mini.name, COORDINATOR_IDENTITY), seed },
+      });
+      const silent = { info: () => undefined, warn: () => undefined };
+      const store = await JobStore.open(nc, { model: mini.name, limits: readJobStoreLimits({}), log: silent });
+      const id = newJobId();
+      await store.putVideo('token-0', id, Uint8Array.of(1, 2, 3));
+      expect((await store.videoInfo('token-0', id))?.bytes).toBe(3);
+      expect(await store.usage()).toMatchObject({ videos: { maxBytes: 1024 * 1024 * 1024 }, records: { maxBytes: 64 * 1024 * 1024 } });
       await nc.close();
     } finally {
       await server.stop();
@@ -242,7 +276,7 @@ describe('renderCompose', () => {
     expect(file.services['denoise-0-r2'].secrets).toEqual(['denoise-0']);
     expect(file.services['denoise-2-r1'].secrets).toEqual(['denoise-2']);
     expect(file.services['video-encoder-r1'].secrets).toEqual(['video-encoder']);
-    expect(file.services.nats.volumes?.map((v) => v.source)).toEqual(['../infra/nats.conf', './keys/auth.conf']);
+    expect(file.services.nats.volumes?.map((v) => v.source)).toEqual(['../infra/nats.conf', './keys/auth.conf', 'nats-data']);
   });
 
   it('takes per-service environment and docker secrets from the caller', () => {

@@ -68,6 +68,10 @@ describe('several hosts, on loopback: npm start against an external NATS over TL
     const conf = path.join(dir, 'nats', 'nats.conf');
     mkdirSync(path.dirname(conf));
     copyFileSync(path.join(REPO_ROOT, 'infra/nats.conf'), conf);
+    // JetStream's store moves from the container's /data to a folder of the bus host, as DEPLOY.md's sed does.
+    const storeDir = 'store_dir: "/data/jetstream"';
+    expect(readFileSync(conf, 'utf8')).toContain(storeDir);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace(storeDir, `store_dir: ${JSON.stringify(path.join(dir, 'jetstream'))}`));
     copyFileSync(path.join(dir, 'keys', 'auth.conf'), path.join(dir, 'nats', 'auth.conf'));
     appendFileSync(conf, `\ntls {\n  cert_file: "${path.join(dir, 'server.pem')}"\n  key_file: "${path.join(dir, 'server.key')}"\n  timeout: 5\n}\n`);
     const checked = spawnSync(natsServerBinary(), ['-t', '-c', conf], { encoding: 'utf8' });

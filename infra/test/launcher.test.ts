@@ -1,10 +1,11 @@
 /**
  * The start command as a user runs it: `node infra/src/main.ts` brings up
  * nats-server, the workers and the coordinator, prints a curl line that works,
- * and SIGTERM leaves nothing running.
+ * and SIGTERM leaves nothing running; killed outright, it leaves no process
+ * and not its run's folder (bus keys, JetStream's store of the jobs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,7 +108,7 @@ describe('npm start', () => {
     expect(started.filter(alive).map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
   });
 
-  it('leaves no worker, coordinator or nats-server behind when the launcher itself is killed outright', async () => {
+  it("leaves no worker, coordinator or nats-server, and not its run's folder, behind when the launcher itself is killed outright", async () => {
     const port = await freePort();
     const launcher = spawn(process.execPath, ['--import', 'tsx', 'infra/src/main.ts'], {
       cwd: REPO_ROOT,
@@ -129,7 +130,13 @@ describe('npm start', () => {
     const spool = all.filter((pid) => /stages\/src\/main\.ts|coordinator\/src\/main\.ts|nats-server -c/.test(commandOf(pid)));
     // five workers, the coordinator, nats-server and its guard
     expect(spool.length).toBeGreaterThanOrEqual(8);
-    expect(spool.filter((pid) => /^\S*nats-server -c/.test(commandOf(pid).trim()))).toHaveLength(1);
+    const server = spool.filter((pid) => /^\S*nats-server -c/.test(commandOf(pid).trim()));
+    expect(server).toHaveLength(1);
+    // The run's folder holds JetStream's store: the server's configuration names it.
+    const conf = readFileSync(/-c (\S+)/.exec(commandOf(server[0]))![1], 'utf8');
+    const runDir = path.dirname(JSON.parse(/store_dir: (".*")/.exec(conf)![1]) as string);
+    expect(path.basename(runDir)).toMatch(/^spool-run-/);
+    expect(existsSync(path.join(runDir, 'bus', 'coordinator.nk'))).toBe(true);
     launcher.kill('SIGKILL');
     // Each child sees its stdin close, drains and exits; the guard stops nats-server.
     const until = Date.now() + 30_000;
@@ -137,5 +144,7 @@ describe('npm start', () => {
     const left = spool.filter(alive);
     for (const pid of all.filter(alive)) process.kill(pid, 'SIGKILL');
     expect(left.map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
+    // nats-server's guard deleted the run's folder once the server had stopped.
+    expect(existsSync(runDir)).toBe(false);
   });
 });

@@ -84,6 +84,7 @@ export {
   type Permissions,
   type ResponsePermission,
 } from './bus/permissions.ts';
+export { jobsBucket, jobStoreSubjects, kvStream, objectStream, videosBucket } from './bus/jetstream.ts';
 export { authorizationBlock, type IdentityKey } from './bus/server-config.ts';
 export { createBusCredentials, keyFileOf, readSeedFile, writeBusCredentials, type BusCredentials, type IdentitySecret } from './bus/credentials.ts';
 export { StageCaller, type CallerOptions, type CallOptions } from './nats/client.ts';

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationBlock, busIdentities, createBusCredentials, inboxPrefix, permissionsFor, stageIdentity, upstreamIdentity } from '../src/index.ts';
+import {
+  authorizationBlock,
+  busIdentities,
+  createBusCredentials,
+  inboxPrefix,
+  jobsBucket,
+  jobStoreSubjects,
+  permissionsFor,
+  stageIdentity,
+  upstreamIdentity,
+  videosBucket,
+} from '../src/index.ts';
 
 const d = { model: 'cogvideox-mini', shards: 3 };
 
@@ -31,8 +42,36 @@ describe('permissions', () => {
       '_spool.in.cogvideox-mini.denoise-2.chunks.*',
       '_spool.in.cogvideox-mini.video-encoder.chunks.*',
       '$SRV.>',
+      ...jobStoreSubjects('cogvideox-mini'),
     ]);
     expect(p.subscribe).toEqual(['_spool.in.cogvideox-mini.coordinator.>']);
+  });
+
+  it("lets the coordinator alone use JetStream, and only its own model's two buckets", () => {
+    expect(jobsBucket('cogvideox-mini')).toBe('spool-jobs-cogvideox-mini');
+    expect(videosBucket('cogvideox-mini')).toBe('spool-videos-cogvideox-mini');
+    expect(jobStoreSubjects('cogvideox-mini')).toEqual([
+      '$JS.API.STREAM.INFO.KV_spool-jobs-cogvideox-mini',
+      '$JS.API.STREAM.CREATE.KV_spool-jobs-cogvideox-mini',
+      '$JS.API.STREAM.UPDATE.KV_spool-jobs-cogvideox-mini',
+      '$JS.API.STREAM.INFO.OBJ_spool-videos-cogvideox-mini',
+      '$JS.API.STREAM.CREATE.OBJ_spool-videos-cogvideox-mini',
+      '$JS.API.STREAM.UPDATE.OBJ_spool-videos-cogvideox-mini',
+      '$KV.spool-jobs-cogvideox-mini.>',
+      '$O.spool-videos-cogvideox-mini.>',
+      '$JS.API.DIRECT.GET.KV_spool-jobs-cogvideox-mini.>',
+      '$JS.API.STREAM.MSG.GET.OBJ_spool-videos-cogvideox-mini',
+      '$JS.API.STREAM.PURGE.OBJ_spool-videos-cogvideox-mini',
+      '$JS.API.CONSUMER.CREATE.OBJ_spool-videos-cogvideox-mini.>',
+      '$JS.FC.OBJ_spool-videos-cogvideox-mini.>',
+    ]);
+    // No wildcard reaches past the two buckets: every subject names one of them.
+    for (const s of jobStoreSubjects('cogvideox-mini')) expect(s).toMatch(/spool-(jobs|videos)-cogvideox-mini(\.|$)/);
+    for (const identity of busIdentities(3).filter((i) => i !== 'coordinator')) {
+      const p = permissionsFor(identity, d);
+      expect([...p.publish, ...p.subscribe].filter((s) => s.startsWith('$JS') || s.startsWith('$KV') || s.startsWith('$O.'))).toEqual([]);
+    }
+    expect(() => jobsBucket('Bad.Model')).toThrow(/not a valid bucket name part/);
   });
 
   it('lets each shard publish to its next hop only, and pull chunks from the one that sends it frames', () => {

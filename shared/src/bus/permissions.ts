@@ -1,8 +1,9 @@
 /**
  * What each identity may do on the bus, derived from the model and its
  * number of denoiser shards, never from a message. The coordinator may call
- * the entry stages (text encoder, denoise.0, VAE decoder) and discovery, and
- * receive on its own inbox. A stage worker may receive its own subject and
+ * the entry stages (text encoder, denoise.0, VAE decoder) and discovery, use
+ * its own two JetStream buckets (job records and videos, `jetstream.ts`) and
+ * no other, and receive on its own inbox. A stage worker may receive its own subject and
  * its own discovery subjects, publish to its next hop only (shard i → shard
  * i+1, VAE → video encoder), pull chunks from the one identity that sends it
  * frames, and answer the calls it was sent (`allow_responses`: the reply
@@ -11,6 +12,7 @@
  */
 import { serviceNameFor, stageSubject, type StageRole } from '../subjects.ts';
 import { callReplySubjects, chunkSubjects, COORDINATOR_IDENTITY, inboxPrefix, LAUNCHER_IDENTITY, stageIdentity, upstreamIdentity } from './identity.ts';
+import { jobStoreSubjects } from './jetstream.ts';
 
 export interface ResponsePermission {
   /** Messages an identity may send to one reply subject it received. */
@@ -91,6 +93,8 @@ export function permissionsFor(identity: string, d: Deployment): Permissions {
         chunksOf(lastShard),
         chunksOf(stageIdentity('video-encoder')),
         '$SRV.>',
+        // its job records and videos; their replies and deliveries come to its inbox
+        ...jobStoreSubjects(model),
       ],
       subscribe: [`${inbox(identity)}.>`],
       responses: COORDINATOR_RESPONSES,
