@@ -1,8 +1,8 @@
 /**
  * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
  * errors, tracing, metrics and the OpenAPI docs around a generation service
- * (made here from a Pipeline and the admission options when not given) and a
- * Topology, with no port and no NATS of its own, so tests drive it through
+ * (made here from a Pipeline and the admission options when not given), the
+ * job service of /v1/videos and a Topology, with no port and no NATS of its own, so tests drive it through
  * `inject()`. Routes are declared when the app gets ready (`inject()` and
  * `listen()` see to that).
  */
@@ -35,6 +35,10 @@ import { describeRoutes, routeCatalog } from './http/route-catalog.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
 import { CachedSystemInfo, type SystemInfoSource } from './http/system-info.ts';
 import { registerTracing } from './http/tracing.ts';
+import { JobService, type JobServiceOptions } from './jobs/job-service.ts';
+import { registerJobMetrics } from './jobs/jobs-metrics.ts';
+import type { JobStore } from './jobs/store.ts';
+import { registerVideosRoutes } from './jobs/videos-routes.ts';
 import type { Drain } from './lifecycle/drain.ts';
 import type { InFlight } from './lifecycle/in-flight.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -90,6 +94,20 @@ export interface BuildOptions {
   readonly metricsToken?: string;
   /** Without a logger the app logs nothing. */
   readonly log?: Logger;
+  /**
+   * The jobs of /v1/videos (`main.ts` makes it, and gives it its store once
+   * that opens). When absent, one is made from the generation service with
+   * `jobStore`; without a store, the /v1/videos routes answer 503
+   * SPOOL_ERR_STORAGE_UNAVAILABLE.
+   */
+  readonly jobs?: JobService;
+  readonly jobStore?: JobStore;
+  /** Settings of the job service made here (SPOOL_JOBS_MAX_ATTEMPTS, write interval, …). */
+  readonly jobOptions?: Partial<Pick<JobServiceOptions, 'maxAttempts' | 'writeIntervalMs' | 'pollMs' | 'retryMs'>>;
+  /** Comment lines on a job's event stream this often, ms. */
+  readonly sseHeartbeatMs?: number;
+  /** How long a count of the jobs by status (`spool_jobs`) is reused, ms. */
+  readonly jobCountCacheMs?: number;
   /** The prompts on the request's root span (SPOOL_TRACE_PROMPTS=1); off by default. */
   readonly tracePrompts?: boolean;
   readonly bodyLimit?: number;
@@ -148,6 +166,8 @@ export function build(opts: BuildOptions): FastifyInstance {
   const unwatch = metrics.generations.watch(generation);
   app.addHook('onClose', async () => unwatch());
   metrics.stages.watchTopology(opts.topology);
+  const jobs = opts.jobs ?? new JobService({ generation, manifest: opts.manifest, store: opts.jobStore, log: opts.log, ...opts.jobOptions });
+  registerJobMetrics(metrics, jobs, opts.jobCountCacheMs);
   refuseWhileDraining(app, generation);
   // The OpenAPI document is made from the routes declared once its plugin has
   // loaded, and plugins load in order, at ready(): so every route is declared
@@ -166,6 +186,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     registerRequestsRoute(api, { generation, apiTokens: opts.apiTokens });
     registerGenerateRoute(api, { manifest: opts.manifest, generation, apiTokens: opts.apiTokens });
     registerMetricsRoute(api, { metrics, token: opts.metricsToken });
+    registerVideosRoutes(api, { manifest: opts.manifest, jobs, apiTokens: opts.apiTokens, heartbeatMs: opts.sseHeartbeatMs });
   });
   return app;
 }

@@ -23,6 +23,7 @@ import {
   type ModelManifest,
   type NatsTls,
 } from '@spool/shared';
+import { DEFAULT_MAX_ATTEMPTS } from './jobs/job-service.ts';
 import { readJobStoreLimits, type JobStoreLimits } from './jobs/limits.ts';
 
 export interface CoordinatorConfig {
@@ -78,6 +79,12 @@ export interface CoordinatorConfig {
   readonly tracePrompts: boolean;
   /** The job store's age and size limits (SPOOL_JOBS_MAX_AGE_H, SPOOL_JOBS_MAX_MB, SPOOL_JOBS_RECORDS_MB). */
   readonly jobs: JobStoreLimits;
+  /**
+   * Runs of a job at most, the first included (SPOOL_JOBS_MAX_ATTEMPTS): a job
+   * found queued or running at start runs again until it has had this many,
+   * then fails with SPOOL_ERR_JOB_INTERRUPTED.
+   */
+  readonly jobsMaxAttempts: number;
 }
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -161,6 +168,7 @@ export function loadConfig(env: Env): CoordinatorConfig {
     drainMs: 1000 * readInt(env, 'SPOOL_DRAIN_S', Math.ceil(requestTimeoutMs / 1000), { min: 0, max: 86_400 }),
     tracePrompts: readEnum(env, 'SPOOL_TRACE_PROMPTS', ['0', '1'], '0') === '1',
     jobs: readJobStoreLimits(env),
+    jobsMaxAttempts: readInt(env, 'SPOOL_JOBS_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, { min: 1, max: 100 }),
   });
 }
 

@@ -24,6 +24,12 @@ export const COORDINATOR_ERRORS = Object.freeze({
     summary: 'The job store has no room for the record or video: its bucket is at SPOOL_JOBS_MAX_MB (videos) or SPOOL_JOBS_RECORDS_MB (records); jobs expire after SPOOL_JOBS_MAX_AGE_H.',
   },
   SPOOL_ERR_STORAGE_UNAVAILABLE: { status: 503, summary: 'The job store (NATS JetStream) cannot be reached, or refused the operation.' },
+  SPOOL_ERR_JOB_NOT_FOUND: { status: 404, summary: 'No job with that id for this token: never made, made with another token, deleted, or expired (SPOOL_JOBS_MAX_AGE_H).' },
+  SPOOL_ERR_VIDEO_NOT_READY: { status: 404, summary: 'The job has no video to download: it is still queued or in progress, or it failed.' },
+  SPOOL_ERR_JOB_INTERRUPTED: {
+    status: 503,
+    summary: 'The job was running or queued when the coordinator stopped, SPOOL_JOBS_MAX_ATTEMPTS times; it is not run again. Only in a job\'s error.',
+  },
 } satisfies Record<string, ErrorSpec>);
 
 export type CoordinatorErrorCode = keyof typeof COORDINATOR_ERRORS;

@@ -1,9 +1,12 @@
 /**
- * The coordinator process: config, telemetry, NATS, the app, then listen.
- * SIGTERM/SIGINT start a drain: new requests get 503 with Retry-After, every
- * admitted request (running or queued) finishes within SPOOL_DRAIN_S (then
- * the rest are aborted), and only then does the HTTP server close, NATS
- * drain and spans flush; exit 0. Further signals do not cut the drain short.
+ * The coordinator process: config, telemetry, NATS, the app, then listen;
+ * then the job store opens and the jobs left unfinished by a stopped
+ * coordinator run again. SIGTERM/SIGINT start a drain: new requests get 503
+ * with Retry-After, every admitted request (running or queued, jobs
+ * included, until their videos are stored) finishes within SPOOL_DRAIN_S
+ * (then the rest are aborted, and their jobs stay stored to run again at the
+ * next start), and only then does the HTTP server close, NATS drain and
+ * spans flush; exit 0. Further signals do not cut the drain short.
  *
  *   node --import tsx coordinator/src/main.ts
  */
@@ -28,6 +31,8 @@ import { coordinatorError } from './errors.ts';
 import { RequestBoard } from './generation/request-board.ts';
 import { GenerationService } from './generation/service.ts';
 import { CachedSystemInfo } from './http/system-info.ts';
+import { JobService } from './jobs/job-service.ts';
+import { openJobs } from './jobs/open-jobs.ts';
 import { Drain } from './lifecycle/drain.ts';
 import { InFlight } from './lifecycle/in-flight.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -110,18 +115,24 @@ async function main(): Promise<void> {
     log,
     tracePrompts: config.tracePrompts,
   });
+  // The jobs of /v1/videos run on the same generation service; their store opens below, when NATS has JetStream.
+  const jobs = new JobService({ generation, manifest, log, maxAttempts: config.jobsMaxAttempts });
   const systemInfo = new CachedSystemInfo();
   void systemInfo.usage(); // the first sample is slow; take it before the first /info
-  const app = build({ manifest, topology, apiTokens: config.apiTokens, generation, systemInfo, log, metrics, metricsToken: config.metricsToken });
+  const app = build({ manifest, topology, apiTokens: config.apiTokens, generation, jobs, systemInfo, log, metrics, metricsToken: config.metricsToken });
   if (!config.metricsToken) log.info('GET /metrics needs no token (SPOOL_METRICS_TOKEN is not set): keep the port from the public internet');
   const address = await listen(app, config.host, config.port);
   log.info({ address, model: manifest.name }, `spool coordinator listening on ${address}`);
+  // Open the job store and run again the jobs a stopped coordinator left queued or running.
+  const stopOpening = new AbortController();
+  void openJobs({ nc, jobs, model: manifest.name, limits: config.jobs, log, signal: stopOpening.signal });
 
   const stop = async (signal: string): Promise<void> => {
     if (!drain.begin()) {
       log.warn({ signal, in_flight: inFlight.size, draining_s: drain.elapsedS() }, `${signal} while draining: still finishing ${inFlight.size} request(s)`);
       return;
     }
+    stopOpening.abort();
     const drainMs = config.drainMs;
     log.info({ signal, in_flight: inFlight.size, drain_s: drainMs / 1000 }, `draining: finishing ${inFlight.size} admitted request(s); new ones get 503`);
     if (!(await inFlight.waitIdle(drainMs))) {

@@ -97,7 +97,20 @@ describe('GET /openapi.json', () => {
   it('documents every route the app declares, with its methods, and nothing else', async () => {
     const { app, doc } = await appDocument();
     const declared = declaredRoutes(app).filter((r) => !r.hidden);
-    expect(declared.map((r) => `${r.method} ${r.url}`).sort()).toEqual(['GET /health', 'GET /info', 'GET /metrics', 'GET /openapi.json', 'GET /requests', 'POST /generate']);
+    expect(declared.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'DELETE /v1/videos/:id',
+      'GET /health',
+      'GET /info',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /requests',
+      'GET /v1/videos',
+      'GET /v1/videos/:id',
+      'GET /v1/videos/:id/content',
+      'GET /v1/videos/:id/events',
+      'POST /generate',
+      'POST /v1/videos',
+    ]);
     for (const r of declared) expect(app.hasRoute({ method: r.method as 'GET', url: r.url }), `${r.method} ${r.url}`).toBe(true);
     expect(undocumented(app, doc)).toEqual([]);
     const keys = new Set(declared.map((r) => `${r.method} ${formatParamUrl(r.url)}`));
@@ -169,6 +182,37 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/health'].get.responses['503'].headers?.['Retry-After'].schema.type).toBe('integer');
   });
 
+  it("documents the jobs API: the video object, OpenAI's fields in the body, the list, the MP4, the event stream and each route's errors", async () => {
+    const { doc } = await appDocument();
+    const create = doc.paths['/v1/videos'].post;
+    expect(Object.keys(create.responses)).toEqual(['200', '400', '401', '429', '500', '503', '507']);
+    expect(codesOf(create.responses['429']).sort()).toEqual(['SPOOL_ERR_QUEUE_FULL', 'SPOOL_ERR_RATE_LIMITED', 'SPOOL_ERR_TOKEN_LIMIT']);
+    expect(codesOf(create.responses['503'])).toEqual(expect.arrayContaining(['SPOOL_ERR_SHUTTING_DOWN', 'SPOOL_ERR_STAGE_UNAVAILABLE', 'SPOOL_ERR_STORAGE_UNAVAILABLE']));
+    expect(create.responses['503'].headers?.['Retry-After'].schema.type).toBe('integer');
+    const body = create.requestBody?.content['application/json'].schema;
+    expect(Object.keys(body?.properties ?? {})).toEqual(expect.arrayContaining(['prompt', 'num_frames', 'fps', 'seed', 'model', 'seconds', 'size']));
+    expect(String(body?.properties?.size.description)).toContain(`${manifest.video.output_width}x${manifest.video.output_height}`);
+    expect(String(body?.properties?.model.description)).toContain(manifest.name);
+
+    const video = create.responses['200'].content?.['application/json'].schema;
+    expect(video?.required).toEqual(expect.arrayContaining(['id', 'object', 'model', 'status', 'progress', 'created_at', 'completed_at', 'expires_at', 'seconds', 'size', 'error']));
+    expect(video?.properties?.status.anyOf).toBeDefined();
+
+    const list = doc.paths['/v1/videos'].get;
+    expect((list.parameters ?? []).map((p) => `${p.in} ${p.name}`).sort()).toEqual(['query after', 'query limit', 'query order']);
+    expect(list.responses['200'].content?.['application/json'].schema.required).toEqual(['object', 'data', 'first_id', 'last_id', 'has_more']);
+
+    const content = doc.paths['/v1/videos/{id}/content'].get;
+    expect(Object.keys(content.responses['200'].content ?? {})).toEqual(['video/mp4']);
+    expect(codesOf(content.responses['404']).sort()).toEqual(['SPOOL_ERR_JOB_NOT_FOUND', 'SPOOL_ERR_VIDEO_NOT_READY']);
+    const events = doc.paths['/v1/videos/{id}/events'].get;
+    expect(Object.keys(events.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+    expect(codesOf(events.responses['404'])).toEqual(['SPOOL_ERR_JOB_NOT_FOUND']);
+    const del = doc.paths['/v1/videos/{id}'].delete;
+    expect(del.responses['200'].content?.['application/json'].schema.required).toEqual(['id', 'object', 'deleted', 'cancelled']);
+    expect(codesOf(doc.paths['/v1/videos/{id}'].get.responses['404'])).toEqual(['SPOOL_ERR_JOB_NOT_FOUND']);
+  });
+
   it("takes the body's limits and defaults from the manifest, with a description for every field", async () => {
     const other = { ...manifest, limits: { ...manifest.limits, max_frames: 61, max_prompt_chars: 77, max_inference_steps: 12 }, defaults: { ...manifest.defaults, num_frames: 13 } };
     current = testApp({ manifest: other }).app;
@@ -205,7 +249,16 @@ describe('GET /openapi.json', () => {
         }
       }
     }
-    expect(secured.sort()).toEqual(['GET /requests', 'POST /generate']);
+    expect(secured.sort()).toEqual([
+      'DELETE /v1/videos/{id}',
+      'GET /requests',
+      'GET /v1/videos',
+      'GET /v1/videos/{id}',
+      'GET /v1/videos/{id}/content',
+      'GET /v1/videos/{id}/events',
+      'POST /generate',
+      'POST /v1/videos',
+    ]);
   });
 
   it('answers what it documents: a bad body with a 400 code it lists', async () => {

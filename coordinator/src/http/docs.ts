@@ -44,6 +44,7 @@ const BEFORE_ANY_ROUTE: readonly ErrorCode[] = ['SPOOL_ERR_VALIDATION', 'SPOOL_E
 
 const TAGS = [
   { name: 'generation', description: 'Making videos, and the requests running and waiting now' },
+  { name: 'videos', description: "Video jobs in the shape of OpenAI's videos API: made in the background, followed, downloaded, kept in the job store" },
   { name: 'status', description: 'Health, the model, its limits, the live workers and the queue' },
   { name: 'docs', description: 'This document' },
 ];
@@ -127,7 +128,8 @@ const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
 function apiDescription(m: ModelManifest): string {
   const early = BEFORE_ANY_ROUTE.map((code) => `- ${ALL_ERRORS[code].status} \`${code}\`: ${ALL_ERRORS[code].summary}`);
   return [
-    `Text to video with **${m.name}**: \`POST /generate\` answers with the MP4. The body's limits are this model's, from its manifest (\`GET /info\` reports them too).`,
+    `Text to video with **${m.name}**: \`POST /generate\` answers with the MP4; \`POST /v1/videos\` makes the same video in the background, as OpenAI's videos API does ` +
+      "(follow it, then download it). The body's limits are this model's, from its manifest (`GET /info` reports them too).",
     '',
     'Routes with a lock take `Authorization: Bearer <token>`; the others take none.',
     '',

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { GenerationService } from '../generation/service.ts';
 
 /** `METHOD /route` of every route that starts a generation. */
-export const WORK_ROUTES: ReadonlySet<string> = new Set(['POST /generate']);
+export const WORK_ROUTES: ReadonlySet<string> = new Set(['POST /generate', 'POST /v1/videos']);
 
 export function refuseWhileDraining(app: FastifyInstance, generation: GenerationService): void {
   app.addHook('onRequest', async (request) => {

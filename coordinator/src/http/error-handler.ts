@@ -14,7 +14,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { coordinatorError, reasonPhrase, RefusedError } from '../errors.ts';
 import { MIN_RETRY_AFTER_S } from '../admission/admission.ts';
 import { callerOf } from './auth.ts';
-import { formatBodyIssues, parserError, type SchemaIssue } from './validation-errors.ts';
+import { formatBodyIssues, formatQueryIssues, parserError, type SchemaIssue } from './validation-errors.ts';
 
 export const ErrorBody = Type.Object(
   {
@@ -31,11 +31,24 @@ export interface ErrorHandlerOptions {
   readonly bodyLimit: number;
 }
 
-export function toSpoolError(err: unknown, ctx: { body: unknown; contentType?: string; opts: ErrorHandlerOptions }): SpoolError {
+/** A route's own field rules for validation messages (`config: { bodyRules }`), when its body is not POST /generate's. */
+export interface RouteRules {
+  readonly bodyRules?: Record<string, string>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What each body field accepts, in words, quoted by validation messages; POST /generate's when absent. */
+    bodyRules?: Record<string, string>;
+  }
+}
+
+export function toSpoolError(err: unknown, ctx: { body: unknown; query?: unknown; contentType?: string; opts: ErrorHandlerOptions }): SpoolError {
   // Stage errors, admission refusals, the deadline, a drain: already typed.
   if (isSpoolError(err)) return err;
-  const fe = err as Partial<FastifyError> & { validation?: SchemaIssue[] };
+  const fe = err as Partial<FastifyError> & { validation?: SchemaIssue[]; validationContext?: string };
   if (Array.isArray(fe.validation)) {
+    if (fe.validationContext === 'querystring') return coordinatorError('SPOOL_ERR_VALIDATION', formatQueryIssues(fe.validation, ctx.query));
     return coordinatorError('SPOOL_ERR_VALIDATION', formatBodyIssues(fe.validation, ctx.body, ctx.opts.bodyRules));
   }
   const parsed = parserError(fe.code, ctx.contentType, ctx.opts.bodyLimit);
@@ -107,7 +120,8 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
 /** `routes` names the routes a 404 answer lists (`describeRoutes`); it is asked at each 404, so it sees every route declared. */
 export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOptions, routes: () => string): void {
   app.setErrorHandler((err, request, reply) => {
-    const e = toSpoolError(err, { body: request.body, contentType: request.headers['content-type'], opts });
+    const bodyRules = (request.routeOptions.config as RouteRules | undefined)?.bodyRules ?? opts.bodyRules;
+    const e = toSpoolError(err, { body: request.body, query: request.query, contentType: request.headers['content-type'], opts: { ...opts, bodyRules } });
     // A refusal (admission's 429s, a drain's 503) knows when to retry; every 429 says so.
     if (e instanceof RefusedError) reply.header('Retry-After', String(e.retryAfterS));
     else if (e.status === 429) reply.header('Retry-After', String(MIN_RETRY_AFTER_S));

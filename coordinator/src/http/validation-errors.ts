@@ -51,6 +51,27 @@ export function formatBodyIssues(issues: readonly SchemaIssue[], body: unknown, 
   return parts.length > 0 ? parts.join('; ') : 'the request body does not match the schema';
 }
 
+/** One message for every problem in the query string, parameter by parameter, quoting what the schema allows. */
+export function formatQueryIssues(issues: readonly SchemaIssue[], query: unknown): string {
+  const values = (query ?? {}) as Record<string, unknown>;
+  const parts = new Map<string, string>();
+  for (const issue of issues) {
+    const name = issue.instancePath.replace(/^\//, '').split('/')[0];
+    if (!name || parts.has(name)) continue;
+    const p = issue.params;
+    const allowed =
+      issue.keyword === 'minimum' || issue.keyword === 'maximum'
+        ? `${issue.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p.limit)}`
+        : issue.keyword === 'type'
+          ? `${p.type === 'integer' ? 'a whole number' : `of type ${String(p.type)}`}`
+          : Array.isArray(p.allowedValues)
+            ? `one of ${p.allowedValues.join(', ')}`
+            : 'valid';
+    parts.set(name, `query parameter ${name} must be ${allowed} (got ${describeValue(values[name])})`);
+  }
+  return parts.size > 0 ? [...parts.values()].join('; ') : 'the query string does not match the schema';
+}
+
 function fieldMessage(field: string, value: unknown, rule: string | undefined): string {
   if (typeof value === 'string' && value.trim() === '' && rule?.startsWith('a non-empty string')) {
     return `${field} must not be empty or only whitespace`;

@@ -61,6 +61,12 @@ export interface JobRecord {
   readonly error?: JobFailure;
   /** The video (status `completed`). */
   readonly video?: JobVideo;
+  /**
+   * Runs of the job started so far, the first included: a job found queued
+   * or running when the coordinator starts is run again, and counts one more.
+   * Absent counts as 1.
+   */
+  readonly attempts?: number;
 }
 
 const ID = /^video_[0-9a-f]{28}$/;
@@ -140,9 +146,10 @@ export function checkRecord(r: unknown): string | undefined {
   if (r.video !== undefined && !(isObject(r.video) && isCount(r.video.bytes) && typeof r.video.contentType === 'string')) {
     return 'video must be {bytes, contentType}';
   }
+  if (r.attempts !== undefined && !(isCount(r.attempts) && r.attempts >= 1)) return 'attempts must be a whole number ≥ 1';
   if (r.status === 'completed' && r.video === undefined) return 'a completed job names its video';
   if (r.status === 'failed' && r.error === undefined) return 'a failed job says why';
-  const known = new Set(['v', 'id', 'caller', 'model', 'status', 'progress', 'params', 'createdAt', 'updatedAt', 'startedAt', 'completedAt', 'error', 'video']);
+  const known = new Set(['v', 'id', 'caller', 'model', 'status', 'progress', 'params', 'createdAt', 'updatedAt', 'startedAt', 'completedAt', 'error', 'video', 'attempts']);
   const unknown = Object.keys(r).find((k) => !known.has(k));
   return unknown === undefined ? undefined : `unknown field ${JSON.stringify(unknown)}`;
 }

@@ -22,7 +22,7 @@ import { kvStream, wireError } from '@spool/shared';
 import { coordinatorError } from '../errors.ts';
 import { MAX_RECORD_BYTES, openBuckets, type StoreLog } from './buckets.ts';
 import type { JobStoreLimits } from './limits.ts';
-import { encodeJobRecord, isCaller, isJobId, parseJobRecord, recordKey, type JobRecord, type JobStatus } from './record.ts';
+import { encodeJobRecord, isCaller, isJobId, JOB_STATUSES, parseJobRecord, recordKey, type JobRecord, type JobStatus } from './record.ts';
 import { JS_CODES, storeError } from './store-errors.ts';
 import { VideoBucket } from './video-bucket.ts';
 import { VIDEO_READ_IDLE_MS, type StoredVideo, type VideoRead } from './videos.ts';
@@ -146,8 +146,11 @@ export class JobStore {
     return (await this.#read(caller, id))?.record ?? null;
   }
 
-  /** A page of a caller's jobs, newest first; `after` is the id of the last job of the previous page. */
-  async listJobs(caller: string, opts: { limit?: number; after?: string } = {}): Promise<JobPage> {
+  /**
+   * A page of a caller's jobs, newest first (or oldest first with `order:
+   * 'asc'`); `after` is the id of the last job of the previous page.
+   */
+  async listJobs(caller: string, opts: { limit?: number; after?: string; order?: 'asc' | 'desc' } = {}): Promise<JobPage> {
     const limit = opts.limit ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
       throw coordinatorError('SPOOL_ERR_VALIDATION', `limit must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${limit})`);
@@ -156,11 +159,12 @@ export class JobStore {
       throw coordinatorError('SPOOL_ERR_VALIDATION', 'after must be the id of a job from the previous page (video_ and 28 hex digits)');
     }
     if (!isCaller(caller)) return { jobs: [], hasMore: false };
+    const ascending = opts.order === 'asc';
     const ids = (await this.#keys(`${caller}.*`))
       .map((k) => k.slice(caller.length + 1))
-      .filter((id) => isJobId(id) && (opts.after === undefined || id < opts.after))
-      .sort()
-      .reverse();
+      .filter((id) => isJobId(id) && (opts.after === undefined || (ascending ? id > opts.after : id < opts.after)))
+      .sort();
+    if (!ascending) ids.reverse();
     // One more than the page says whether more follow; unreadable records are skipped, so read on until enough parse.
     const jobs: JobRecord[] = [];
     for (let at = 0; at < ids.length && jobs.length <= limit; ) {
@@ -184,6 +188,13 @@ export class JobStore {
       for (const found of read) if (found && statuses.includes(found.record.status)) out.push(found.record);
     }
     return out;
+  }
+
+  /** How many jobs of every caller the store holds now, by status (a scan of every record). */
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const job of await this.jobsWithStatus(JOB_STATUSES)) counts[job.status]++;
+    return counts;
   }
 
   /** Deletes a caller's job and its video; false when there was no such job. */

@@ -9,7 +9,7 @@ import { coordinatorError } from '../errors.ts';
 import type { JobStoreLimits } from './limits.ts';
 import { isCaller, isJobId, recordKey } from './record.ts';
 import { storeError } from './store-errors.ts';
-import { readAll, videoInfo, VIDEO_CHUNK_BYTES, withIdleTimeout, type StoredVideo, type VideoRead } from './videos.ts';
+import { expiryMargin, readAll, videoInfo, VIDEO_CHUNK_BYTES, withIdleTimeout, type StoredVideo, type VideoRead } from './videos.ts';
 
 export class VideoBucket {
   readonly #os: ObjectStore;
@@ -89,7 +89,6 @@ export class VideoBucket {
   async #info(caller: string, id: string): Promise<ObjectInfo | null> {
     const info = await this.#os.info(recordKey(caller, id));
     if (!info || info.deleted) return null;
-    const margin = Math.min(60_000, this.#maxAgeMs / 10);
-    return Date.parse(info.mtime) + this.#maxAgeMs - margin <= Date.now() ? null : info;
+    return Date.parse(info.mtime) + this.#maxAgeMs - expiryMargin(this.#maxAgeMs) <= Date.now() ? null : info;
   }
 }

@@ -13,6 +13,15 @@ export const VIDEO_CHUNK_BYTES = 1024 * 1024;
 /** A read that gets no chunk for this long fails rather than wait for ever (a stalled consumer, NATS gone). */
 export const VIDEO_READ_IDLE_MS = 10_000;
 
+/**
+ * How long before its age limit a stored video counts as gone already: a
+ * tenth of the limit, at most a minute (its chunks, written before its
+ * metadata, expire first).
+ */
+export function expiryMargin(maxAgeMs: number): number {
+  return Math.min(60_000, maxAgeMs / 10);
+}
+
 export interface StoredVideo {
   readonly caller: string;
   readonly id: string;
