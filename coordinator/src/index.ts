@@ -48,6 +48,7 @@ export {
   JOB_RECORD_VERSION,
   JOB_STATUSES,
   jobIdTime,
+  JobService,
   JobStore,
   MAX_PAGE_SIZE,
   MAX_RECORD_BYTES,
@@ -67,6 +68,14 @@ export {
   type StoredVideo,
   type StoreLog,
   type VideoRead,
+  DEFAULT_MAX_ATTEMPTS,
+  jobProgress,
+  openJobs,
+  type DeleteResult,
+  type JobEvent,
+  type JobServiceOptions,
+  type ResumeSummary,
+  type VideoObject,
 } from './jobs/index.ts';
 export { CachedSystemInfo, sampleSystem, type SystemInfoSource, type SystemUsage } from './http/system-info.ts';
 export { GenerationMetrics, HttpMetrics, METRIC_PREFIX, Metrics, MetricsRegistry, StageMetrics, UNMATCHED_ROUTE, type MetricConfig, type MetricsRegistryOptions } from './metrics/index.ts';

@@ -159,7 +159,7 @@ export class JobService {
     const store = this.requireStore();
     const r = await store.getJob(caller, id);
     if (!r) throw notFound(id);
-    if (r.status !== 'completed') throw notReady(r, this.liveOf(caller, id)?.current().video.progress);
+    if (r.status !== 'completed') throw notReady(this.liveOf(caller, id)?.current().video ?? videoObject(r, this.view));
     const read = await store.getVideo(caller, id);
     if (!read) throw coordinatorError('SPOOL_ERR_JOB_NOT_FOUND', `job ${id} completed, but its video is no longer stored (videos are kept SPOOL_JOBS_MAX_AGE_H)`);
     return read;
@@ -311,12 +311,12 @@ function notFound(id: string): Error {
   return coordinatorError('SPOOL_ERR_JOB_NOT_FOUND', `no job ${JSON.stringify(shown)} for this token (jobs are kept SPOOL_JOBS_MAX_AGE_H after their last change)`);
 }
 
-function notReady(r: JobRecord, progress = r.progress): Error {
-  const why =
-    r.status === 'failed'
-      ? `it failed (${r.error?.code ?? 'no code'}: ${r.error?.message ?? 'no message'}), so it has no video`
-      : `it is ${r.status === 'queued' ? 'queued' : `in progress (${progress}%)`}; download it once its status is completed (GET /v1/videos/${r.id}, or its events)`;
-  return coordinatorError('SPOOL_ERR_VIDEO_NOT_READY', `job ${r.id} has no video yet: ${why}`);
+function notReady(v: VideoObject): Error {
+  if (v.status === 'failed') {
+    return coordinatorError('SPOOL_ERR_VIDEO_NOT_READY', `job ${v.id} has no video: it failed (${v.error?.code ?? 'no code'}: ${v.error?.message ?? 'no message'})`);
+  }
+  const now = v.status === 'queued' ? 'queued' : `in progress (${v.progress}%)`;
+  return coordinatorError('SPOOL_ERR_VIDEO_NOT_READY', `job ${v.id} has no video yet: it is ${now}; download it once its status is completed (GET /v1/videos/${v.id}, or its events)`);
 }
 
 function cancelledRecord(r: JobRecord): JobRecord {
