@@ -40,9 +40,6 @@ export class RecordWriter {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  /** Writes made so far. */
-  writes = 0;
-
   /** The job is now in `state`; `urgent` (a phase change) writes it without waiting for the interval. */
   set(state: RunningState, urgent: boolean): void {
     if (this.closed) return;
@@ -69,7 +66,11 @@ export class RecordWriter {
 
   private schedule(): void {
     if (!this.started || this.closed || this.writing || !this.latest) return;
-    if (same(this.latest, this.written)) return;
+    if (same(this.latest, this.written)) {
+      // Nothing new to write: a phase change that came back to the written state is no longer urgent.
+      this.urgent = false;
+      return;
+    }
     const wait = this.urgent ? 0 : this.lastWriteAt + this.opts.intervalMs - this.now();
     if (wait <= 0) {
       this.flush();
@@ -88,7 +89,6 @@ export class RecordWriter {
     const state = this.latest!;
     this.urgent = false;
     this.lastWriteAt = this.now();
-    this.writes++;
     this.writing = this.opts
       .write(state)
       .then(
