@@ -37,10 +37,26 @@ export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
   return routes;
 }
 
-/** "GET /health, GET /info and POST /generate": the API's routes first, then the docs. */
+/**
+ * "GET /health, GET /info and POST /generate": the API's routes first, then
+ * the docs. The routes of a versioned API (`/v1/videos`, `/v1/videos/:id`,
+ * …) are named once, by their first path: "/v1/videos (6 routes)".
+ */
 export function describeRoutes(routes: readonly DeclaredRoute[]): string {
   const shown = routes.filter((r) => !r.url.startsWith(`${DOCS_PATH}/`));
   const ordered = [...shown.filter((r) => !isDocsRoute(r.url)), ...shown.filter((r) => isDocsRoute(r.url))];
-  const names = ordered.map((r) => `${r.method} ${r.url}`);
+  const groupOf = (url: string): string | undefined => /^\/v\d+\/[^/]+/.exec(url)?.[0];
+  const sizes = new Map<string, number>();
+  for (const r of ordered) {
+    const group = groupOf(r.url);
+    if (group !== undefined) sizes.set(group, (sizes.get(group) ?? 0) + 1);
+  }
+  const names: string[] = [];
+  for (const r of ordered) {
+    const group = groupOf(r.url);
+    const n = group === undefined ? 1 : sizes.get(group)!;
+    if (n === 1) names.push(`${r.method} ${r.url}`);
+    else if (!names.includes(`${group} (${n} routes)`)) names.push(`${group} (${n} routes)`);
+  }
   return names.length <= 1 ? (names[0] ?? 'none') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
