@@ -38,12 +38,17 @@ import { registerTracing } from './http/tracing.ts';
 import { JobService, type JobServiceOptions } from './jobs/job-service.ts';
 import { registerJobMetrics } from './jobs/jobs-metrics.ts';
 import type { JobStore } from './jobs/store.ts';
+import { parseFormBody } from './jobs/form-body.ts';
+import { videosBodySchema } from './jobs/videos-body.ts';
 import { registerVideosRoutes } from './jobs/videos-routes.ts';
 import type { Drain } from './lifecycle/drain.ts';
 import type { InFlight } from './lifecycle/in-flight.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import type { Topology } from './topology.ts';
+
+/** The routes that take a form body besides JSON. */
+const FORM_ROUTES: ReadonlySet<string> = new Set(['POST /v1/videos']);
 
 export interface BuildOptions {
   readonly manifest: ModelManifest;
@@ -146,6 +151,23 @@ export function build(opts: BuildOptions): FastifyInstance {
       return;
     }
     parseJson(request, bytes.toString('utf8'), done);
+  });
+  // POST /v1/videos also takes a form, as OpenAI's SDKs and `curl -F` send it; no other route does.
+  const numericFields = new Set(
+    Object.entries(videosBodySchema(opts.manifest).properties)
+      .filter(([, field]) => field.type === 'integer' || field.type === 'number')
+      .map(([name]) => name),
+  );
+  app.addContentTypeParser(['multipart/form-data', 'application/x-www-form-urlencoded'], { parseAs: 'buffer' }, (request, body, done) => {
+    if (!FORM_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) {
+      done(coordinatorError('SPOOL_ERR_VALIDATION', `Content-Type must be application/json (got ${JSON.stringify(request.headers['content-type'])})`), undefined);
+      return;
+    }
+    try {
+      done(null, parseFormBody(request.headers['content-type'] ?? '', body as Buffer, numericFields));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
   // Before any route is declared, so the 404 answer names them all.
   const routes = routeCatalog(app);

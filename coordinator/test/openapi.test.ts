@@ -189,6 +189,7 @@ describe('GET /openapi.json', () => {
     expect(codesOf(create.responses['429']).sort()).toEqual(['SPOOL_ERR_QUEUE_FULL', 'SPOOL_ERR_RATE_LIMITED', 'SPOOL_ERR_TOKEN_LIMIT']);
     expect(codesOf(create.responses['503'])).toEqual(expect.arrayContaining(['SPOOL_ERR_SHUTTING_DOWN', 'SPOOL_ERR_STAGE_UNAVAILABLE', 'SPOOL_ERR_STORAGE_UNAVAILABLE']));
     expect(create.responses['503'].headers?.['Retry-After'].schema.type).toBe('integer');
+    expect(Object.keys(create.requestBody?.content ?? {})).toEqual(['application/json', 'multipart/form-data', 'application/x-www-form-urlencoded']);
     const body = create.requestBody?.content['application/json'].schema;
     expect(Object.keys(body?.properties ?? {})).toEqual(expect.arrayContaining(['prompt', 'num_frames', 'fps', 'seed', 'model', 'seconds', 'size']));
     expect(String(body?.properties?.size.description)).toContain(`${manifest.video.output_width}x${manifest.video.output_height}`);

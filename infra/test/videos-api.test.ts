@@ -123,6 +123,42 @@ describe('the jobs API', () => {
     expect(noToken.headers['www-authenticate']).toBe('Bearer realm="spool"');
   });
 
+  it("takes the form OpenAI's SDKs and curl -F send (multipart) and curl -d's (urlencoded), numbers written as text read as numbers", async () => {
+    const { app, pipeline } = vb.bench();
+    const { a } = vb.tokens();
+    const boundary = 'a3f1b2c4d5e6';
+    const multipart = (fields: Array<[string, string, string?]>): string =>
+      fields
+        .map(([name, value, filename]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"\r\nContent-Type: image/png` : ''}\r\n\r\n${value}\r\n`)
+        .join('') + `--${boundary}--\r\n`;
+    const form = (payload: string, type = `multipart/form-data; boundary=${boundary}`) => app.inject({ method: 'POST', url: '/v1/videos', headers: { ...a, 'content-type': type }, payload });
+
+    const sdk = await form(multipart([['prompt', 'a blue square going up'], ['model', manifest.name], ['seconds', '2'], ['size', SIZE], ['fps', '8'], ['num_inference_steps', '3']]));
+    expect(sdk.statusCode).toBe(200);
+    expect(sdk.json()).toMatchObject({ status: 'queued', prompt: 'a blue square going up', num_frames: 16, fps: 8, num_inference_steps: 3, seconds: '2' });
+    const urlencoded = await form('prompt=snow+falling+at+night&seed=5&guidance_scale=4.5', 'application/x-www-form-urlencoded');
+    expect(urlencoded.json()).toMatchObject({ prompt: 'snow falling at night', seed: 5, guidance_scale: 4.5 });
+    await pollUntil(app, a, urlencoded.json().id, (v) => v.status === 'completed');
+    expect(pipeline.calls.prompts.map((p) => p[1])).toContain('snow falling at night');
+
+    const refused: Array<[string, string | undefined, RegExp]> = [
+      [multipart([['prompt', 'x'], ['input_reference', 'PNG…', 'start.png']]), undefined, /input_reference \(an image to start from\) is not supported/],
+      [multipart([['prompt', 'x'], ['num_frames', 'many']]), undefined, /num_frames must be an integer from 8 to 100 \(got "many"\)/],
+      [multipart([['prompt', 'x'], ['prompt', 'y']]), undefined, /gives the field "prompt" more than once/],
+      [multipart([['prompt', 'x']]).slice(0, -10), undefined, /closing boundary is missing/],
+      ['prompt=x', 'multipart/form-data', /needs a boundary/],
+    ];
+    for (const [payload, type, message] of refused) {
+      const res = await form(payload, type);
+      expect(res.statusCode, String(message)).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'SPOOL_ERR_VALIDATION', message: expect.stringMatching(message) });
+    }
+    // POST /generate takes JSON only, as before.
+    const generate = await app.inject({ method: 'POST', url: '/generate', headers: { ...a, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'prompt=x' });
+    expect(generate.statusCode).toBe(400);
+    expect(generate.json().message).toBe('Content-Type must be application/json (got "application/x-www-form-urlencoded")');
+  });
+
   it('answers refusals as POST /generate does (429 with Retry-After, 503 for a missing stage or a drain) and stores nothing for them', async () => {
     const { app, pipeline, topology, drain } = vb.bench({ limits: { maxConcurrent: 1, maxQueue: 0 } });
     const { a } = vb.tokens();

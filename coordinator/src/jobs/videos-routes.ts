@@ -68,10 +68,13 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
       schema: {
         summary: 'Make a video, in the background',
         description:
-          "Takes POST /generate's body, and OpenAI's `model`, `seconds` and `size` where this model can make them, and answers at once with the job (status `queued`, progress 0). " +
+          "Takes POST /generate's body, and OpenAI's `model`, `seconds` and `size` where this model can make them, as JSON or as a form (as OpenAI's SDKs send it), " +
+          'and answers at once with the job (status `queued`, progress 0). ' +
           'Follow it with GET /v1/videos/{id} or its events, and download it from GET /v1/videos/{id}/content once completed. Refused at once, storing nothing, ' +
           "with 429 and Retry-After when the queue, the token's share of it or its rate is full, and with 503 when a stage has no live worker or the coordinator is shutting down.",
         tags: TAGS,
+        // A form too, as OpenAI's SDKs send it (numbers written as text are read as numbers).
+        consumes: ['application/json', 'multipart/form-data', 'application/x-www-form-urlencoded'],
         body: videosBodySchema(m),
         response: { 200: VideoObject, ...errorResponses(CREATE_ERRORS) },
       },
