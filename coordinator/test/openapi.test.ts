@@ -212,6 +212,12 @@ describe('GET /openapi.json', () => {
     const del = doc.paths['/v1/videos/{id}'].delete;
     expect(del.responses['200'].content?.['application/json'].schema.required).toEqual(['id', 'object', 'deleted', 'cancelled']);
     expect(codesOf(doc.paths['/v1/videos/{id}'].get.responses['404'])).toEqual(['SPOOL_ERR_JOB_NOT_FOUND']);
+    // OpenAI's error object in `error` on these routes, the 401 and 500 the document adds included.
+    for (const status of ['400', '401', '429', '500', '503']) {
+      const error = create.responses[status].content?.['application/json'].schema.properties?.error;
+      expect(error?.required, status).toEqual(['message', 'type', 'code', 'param']);
+    }
+    expect(doc.paths['/generate'].post.responses['400'].content?.['application/json'].schema.properties?.error.type).toBe('string');
   });
 
   it("takes the body's limits and defaults from the manifest, with a description for every field", async () => {

@@ -113,13 +113,18 @@ describe('the jobs API', () => {
     for (const [over, message] of refused) {
       const res = await create(app, a, body(over));
       expect(res.statusCode, JSON.stringify(over)).toBe(400);
-      expect(res.json(), JSON.stringify(over)).toMatchObject({ error: 'Bad Request', code: 'SPOOL_ERR_VALIDATION', message: expect.stringMatching(message) });
+      // OpenAI's error object, which OpenAI's clients read, and spool's code and message.
+      const { error, code, message: text } = res.json() as { error: { message: string; type: string; code: string; param: null }; code: string; message: string };
+      expect(error, JSON.stringify(over)).toEqual({ message: text, type: 'invalid_request_error', code: 'SPOOL_ERR_VALIDATION', param: null });
+      expect(code).toBe('SPOOL_ERR_VALIDATION');
+      expect(text).toMatch(message);
     }
     // Only the two accepted jobs were stored.
     const list = await app.inject({ method: 'GET', url: '/v1/videos', headers: a });
     expect(list.json().data.map((v: VideoObject) => v.id)).toEqual([number.json().id, ok.json().id]);
     const noToken = await app.inject({ method: 'POST', url: '/v1/videos', payload: body() });
     expect(noToken.statusCode).toBe(401);
+    expect(noToken.json()).toMatchObject({ error: { type: 'authentication_error', code: 'SPOOL_ERR_UNAUTHORIZED' }, code: 'SPOOL_ERR_UNAUTHORIZED' });
     expect(noToken.headers['www-authenticate']).toBe('Bearer realm="spool"');
   });
 
@@ -168,7 +173,7 @@ describe('the jobs API', () => {
     expect(first.statusCode).toBe(200);
     const full = await create(app, a, body());
     expect(full.statusCode).toBe(429);
-    expect(full.json().code).toBe('SPOOL_ERR_QUEUE_FULL');
+    expect(full.json()).toMatchObject({ code: 'SPOOL_ERR_QUEUE_FULL', error: { type: 'rate_limit_error', code: 'SPOOL_ERR_QUEUE_FULL' } });
     expect(Number(full.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     held.open();
     await pollUntil(app, a, first.json().id, (v) => v.status === 'completed');

@@ -21,6 +21,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { ALL_ERRORS } from '../errors.ts';
 import { needsBearer } from './auth.ts';
 import { errorResponse, withHeaders, type ErrorCode, type HeaderDoc } from './error-responses.ts';
+import { isOpenAiRoute } from './openai-errors.ts';
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
@@ -119,8 +120,9 @@ const documentRoute: SwaggerTransform = ({ schema, url, route }) => {
   const response: Record<string, unknown> = { ...((s.response as Record<string, unknown> | undefined) ?? {}) };
   const secured = needsBearer(route.onRequest);
   // bearerAuth is what answers 401, so its answer is documented from it.
-  if (secured) response[401] = errorResponse(401, ['SPOOL_ERR_UNAUTHORIZED']);
-  response[500] ??= errorResponse(500, ['SPOOL_ERR_INTERNAL']);
+  const shape = isOpenAiRoute(url) ? 'openai' : 'spool';
+  if (secured) response[401] = errorResponse(401, ['SPOOL_ERR_UNAUTHORIZED'], shape);
+  response[500] ??= errorResponse(500, ['SPOOL_ERR_INTERNAL'], shape);
   for (const [status, r] of Object.entries(response)) response[status] = withHeaders(r, { 'X-Spool-Trace-Id': TRACE_ID });
   return { url, schema: { ...s, response, ...(secured ? { security: [{ [BEARER_SCHEME]: [] }] } : {}) } };
 };

@@ -14,6 +14,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { coordinatorError, reasonPhrase, RefusedError } from '../errors.ts';
 import { MIN_RETRY_AFTER_S } from '../admission/admission.ts';
 import { callerOf } from './auth.ts';
+import { isOpenAiRoute, openAiErrorBody } from './openai-errors.ts';
 import { formatBodyIssues, formatQueryIssues, parserError, type SchemaIssue } from './validation-errors.ts';
 
 export const ErrorBody = Type.Object(
@@ -128,7 +129,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: ErrorHandlerOp
     if (e.status === 500) request.log.error({ err, code: e.code }, e.message);
     else if (e.code !== 'SPOOL_ERR_VALIDATION' && e.code !== 'SPOOL_ERR_UNAUTHORIZED') request.log.warn({ code: e.code, stage: e.stage, caller: callerOf(request) }, e.message);
     request.spoolTrace?.span.setAttribute('spool.error_code', e.code);
-    return reply.code(e.status).type('application/json; charset=utf-8').send(errorBody(e));
+    return reply.code(e.status).type('application/json; charset=utf-8').send(isOpenAiRoute(request.routeOptions.url) ? openAiErrorBody(e) : errorBody(e));
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -12,6 +12,7 @@ import type { WireErrorCode } from '@spool/shared';
 import { MAX_RETRY_AFTER_S, MIN_RETRY_AFTER_S } from '../admission/admission.ts';
 import { ALL_ERRORS, reasonPhrase, type CoordinatorErrorCode } from '../errors.ts';
 import { WWW_AUTHENTICATE } from './auth.ts';
+import { openAiErrorType } from './openai-errors.ts';
 
 /** Every code a client can see: the wire registry's and the coordinator's. */
 export type ErrorCode = WireErrorCode | CoordinatorErrorCode;
@@ -50,19 +51,38 @@ function errorHeaders(status: number, codes: readonly ErrorCode[]): Record<strin
   return undefined;
 }
 
+/**
+ * Error bodies: spool's `{error, code, message}` (`error` the reason phrase),
+ * or on the OpenAI-shaped routes `error` as OpenAI's `{message, type, code,
+ * param}` with `code` and `message` also at the top (`openai-errors.ts`).
+ */
+export type ErrorShape = 'spool' | 'openai';
+
 /** The error body of one status, its `code` limited to `codes`. */
-export function errorResponse(status: number, codes: readonly ErrorCode[]): TSchema {
+export function errorResponse(status: number, codes: readonly ErrorCode[], shape: ErrorShape = 'spool'): TSchema {
   const lines = codes.map((code) => `- \`${code}\`: ${ALL_ERRORS[code].summary}`);
   const headers = errorHeaders(status, codes);
+  const error =
+    shape === 'spool'
+      ? Type.String({ description: 'The HTTP reason phrase', examples: [reasonPhrase(status)] })
+      : Type.Object(
+          {
+            message: Type.String({ description: 'The same as `message`' }),
+            type: Type.String({ description: "OpenAI's error type", examples: [openAiErrorType(status)] }),
+            code: Type.String({ enum: [...codes], description: 'The same as `code`' }),
+            param: Type.Null(),
+          },
+          { additionalProperties: false, description: "OpenAI's error object, which OpenAI's clients read" },
+        );
   return Type.Object(
     {
-      error: Type.String({ description: 'The HTTP reason phrase', examples: [reasonPhrase(status)] }),
+      error,
       code: Type.String({ enum: [...codes], description: 'Stable SPOOL_ERR_* code (coordinator/ERRORS.md)' }),
       message: Type.String({ description: 'What went wrong and what to change, naming the field, stage or limit involved' }),
     },
     {
       additionalProperties: false,
-      description: 'An error: `{error, code, message}`',
+      description: shape === 'spool' ? 'An error: `{error, code, message}`' : "An error: `{error: {message, type, code, param}, code, message}`, OpenAI's shape and spool's",
       [RESPONSE_DESCRIPTION]: `${reasonPhrase(status)}:\n\n${lines.join('\n')}`,
       ...(headers ? { headers } : {}),
     },
@@ -74,7 +94,7 @@ export function errorResponse(status: number, codes: readonly ErrorCode[]): TSch
  * by their registry status: `{ 429: …, 503: … }`, to spread into its
  * `schema.response`.
  */
-export function errorResponses(codes: readonly ErrorCode[]): Record<number, TSchema> {
+export function errorResponses(codes: readonly ErrorCode[], shape: ErrorShape = 'spool'): Record<number, TSchema> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of new Set(codes)) {
     const spec = ALL_ERRORS[code];
@@ -82,7 +102,7 @@ export function errorResponses(codes: readonly ErrorCode[]): Record<number, TSch
     byStatus.set(spec.status, [...(byStatus.get(spec.status) ?? []), code]);
   }
   const out: Record<number, TSchema> = {};
-  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) out[status] = errorResponse(status, group);
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) out[status] = errorResponse(status, group, shape);
   return out;
 }
 

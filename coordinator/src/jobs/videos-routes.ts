@@ -11,7 +11,9 @@
  *   DELETE /v1/videos/{id}          cancel a queued or running job; delete a finished one
  *
  * Routes parse, call the job service and reply; admission refusals, a drain
- * and a missing stage answer as POST /generate does.
+ * and a missing stage answer as POST /generate does. Errors carry OpenAI's
+ * error object in `error` as well as spool's `code` and `message`
+ * (`http/openai-errors.ts`).
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -76,7 +78,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
         // A form too, as OpenAI's SDKs send it (numbers written as text are read as numbers).
         consumes: ['application/json', 'multipart/form-data', 'application/x-www-form-urlencoded'],
         body: videosBodySchema(m),
-        response: { 200: VideoObject, ...errorResponses(CREATE_ERRORS) },
+        response: { 200: VideoObject, ...errorResponses(CREATE_ERRORS, 'openai') },
       },
     },
     async (request) => jobs.create(caller(request), videoJobParams(request.body, m)),
@@ -96,7 +98,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
         description: 'The jobs made with this token, newest first (or oldest first with `order=asc`), a page at a time: pass the last_id of a page as `after` for the next.',
         tags: TAGS,
         querystring: ListQuery,
-        response: { 200: VideoList, ...errorResponses(['SPOOL_ERR_VALIDATION', 'SPOOL_ERR_STORAGE_UNAVAILABLE']) },
+        response: { 200: VideoList, ...errorResponses(['SPOOL_ERR_VALIDATION', 'SPOOL_ERR_STORAGE_UNAVAILABLE'], 'openai') },
       },
     },
     async (request) => {
@@ -115,7 +117,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
         description: 'The job now: its status, progress (from the steps done), and the error once failed.',
         tags: TAGS,
         params: JobIdParams,
-        response: { 200: VideoObject, ...errorResponses(READ_ERRORS) },
+        response: { 200: VideoObject, ...errorResponses(READ_ERRORS, 'openai') },
       },
     },
     async (request) => jobs.get(caller(request), request.params.id),
@@ -141,7 +143,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
             },
             content: { 'video/mp4': { schema: Mp4 } },
           },
-          ...errorResponses(['SPOOL_ERR_VALIDATION', 'SPOOL_ERR_JOB_NOT_FOUND', 'SPOOL_ERR_VIDEO_NOT_READY', 'SPOOL_ERR_STORAGE_UNAVAILABLE']),
+          ...errorResponses(['SPOOL_ERR_VALIDATION', 'SPOOL_ERR_JOB_NOT_FOUND', 'SPOOL_ERR_VIDEO_NOT_READY', 'SPOOL_ERR_STORAGE_UNAVAILABLE'], 'openai'),
         },
       },
     },
@@ -169,7 +171,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
         description: EVENT_STREAM_DESCRIPTION,
         tags: TAGS,
         params: JobIdParams,
-        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: EventStream } } }, ...errorResponses(READ_ERRORS) },
+        response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: EventStream } } }, ...errorResponses(READ_ERRORS, 'openai') },
       },
     },
     async (request, reply) => {
@@ -196,7 +198,7 @@ export function registerVideosRoutes(app: FastifyInstance, deps: VideosDeps): vo
           'A finished job (completed, failed or cancelled) is deleted with its video: `deleted: true`. Answers once that is stored.',
         tags: TAGS,
         params: JobIdParams,
-        response: { 200: DeletedVideo, ...errorResponses(READ_ERRORS) },
+        response: { 200: DeletedVideo, ...errorResponses(READ_ERRORS, 'openai') },
       },
     },
     async (request) => {
