@@ -81,8 +81,9 @@ export interface CoordinatorConfig {
   readonly jobs: JobStoreLimits;
   /**
    * Runs of a job at most, the first included (SPOOL_JOBS_MAX_ATTEMPTS): a job
-   * found queued or running at start runs again until it has had this many,
-   * then fails with SPOOL_ERR_JOB_INTERRUPTED.
+   * found running at start runs again until it has had this many, then
+   * fails with SPOOL_ERR_JOB_INTERRUPTED (one found queued runs again
+   * without counting).
    */
   readonly jobsMaxAttempts: number;
 }

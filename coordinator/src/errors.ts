@@ -28,7 +28,7 @@ export const COORDINATOR_ERRORS = Object.freeze({
   SPOOL_ERR_VIDEO_NOT_READY: { status: 404, summary: 'The job has no video to download: it is still queued or in progress, or it failed.' },
   SPOOL_ERR_JOB_INTERRUPTED: {
     status: 503,
-    summary: 'The job was running or queued when the coordinator stopped, SPOOL_JOBS_MAX_ATTEMPTS times; it is not run again. Only in a job\'s error.',
+    summary: 'The job was running when the coordinator stopped, on the last run SPOOL_JOBS_MAX_ATTEMPTS allows; it is not run again. Only in a job\'s error.',
   },
 } satisfies Record<string, ErrorSpec>);
 

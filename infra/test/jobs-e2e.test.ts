@@ -110,7 +110,7 @@ describe('jobs end to end, across a coordinator restart', () => {
     // 2. A long job, killed mid-denoising with the coordinator.
     const longBody = { prompt: 'snow falling at night', num_frames: 9, fps: 8, num_inference_steps: 100, seed: 77 };
     const long = (await (await api('POST', '/v1/videos', longBody)).json()) as Video;
-    const seen = await readEvents(long.id, (e) => e.event === 'step' && Number(e.data.step) >= 3);
+    const seen = await readEvents(long.id, (e) => e.event === 'step' && Number(e.data.step) >= 10);
     expect(seen.at(-1)).toMatchObject({ event: 'step', data: { status: 'in_progress', phase: 'denoising' } });
     await stack.stopProcess('coordinator', 'SIGKILL');
     await stack.startProcess('coordinator');

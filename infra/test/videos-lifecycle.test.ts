@@ -238,7 +238,7 @@ describe('a job from start to end', () => {
     expect(next.pipeline.calls.prompts).toEqual([['', 'snow falling at night']]);
   }
 
-  it('runs again, at start, the jobs left queued or running, and fails with SPOOL_ERR_JOB_INTERRUPTED one out of attempts', async () => {
+  it('runs again, at start, the jobs left queued or running (a running one counting an attempt), and fails with SPOOL_ERR_JOB_INTERRUPTED one out of attempts', async () => {
     const own = await startVideosBus();
     try {
       await resumeAtStart(own);
@@ -265,22 +265,25 @@ describe('a job from start to end', () => {
     const queued = await vb.store.createJob(job(callerOf(a), now - 30, {}));
     const running = await vb.store.createJob(job(callerOf(b), now - 20, { status: 'in_progress', progress: 45, startedAt: now - 10, attempts: 2 }));
     const spent = await vb.store.createJob(job(callerOf(a), now - 10, { status: 'in_progress', progress: 12, attempts: 3 }));
+    // Still waiting for a slot when its coordinator stopped: that run had not started.
+    const waited = await vb.store.createJob(job(callerOf(b), now - 5, { attempts: 3 }));
 
     const { app, jobs, pipeline } = vb.bench({ jobs: { maxAttempts: 3 } });
     // A watcher of a job not running yet gets its stored state, then follows it once it runs.
     const stream = app.inject({ method: 'GET', url: `/v1/videos/${running.id}/events`, headers: b });
     await until('the watcher is listening', () => jobs.watching === 1);
     const summary = await jobs.resume();
-    expect(summary).toEqual({ resumed: 2, failed: 1, left: 0 });
-    for (const [headers, id] of [
-      [a, queued.id],
-      [b, running.id],
+    expect(summary).toEqual({ resumed: 3, failed: 1, left: 0 });
+    for (const [headers, id, attempts] of [
+      [a, queued.id, 1],
+      [b, running.id, 3],
+      [b, waited.id, 3],
     ] as const) {
       const v = await pollUntil(app, headers, id, (x) => x.status === 'completed');
-      expect(v.attempts).toBe(id === queued.id ? 2 : 3);
+      expect(v.attempts).toBe(attempts);
       expect((await app.inject({ method: 'GET', url: `/v1/videos/${id}/content`, headers })).statusCode).toBe(200);
     }
-    expect(pipeline.calls.prompts.map((p) => p[1]).sort()).toEqual([queued.params.prompt, running.params.prompt].sort());
+    expect(pipeline.calls.prompts.map((p) => p[1]).sort()).toEqual([queued.params.prompt, running.params.prompt, waited.params.prompt].sort());
     const failed = (await app.inject({ method: 'GET', url: `/v1/videos/${spent.id}`, headers: a })).json() as VideoObject;
     expect(failed).toMatchObject({ status: 'failed', progress: 12, attempts: 3, error: { code: 'SPOOL_ERR_JOB_INTERRUPTED', message: expect.stringMatching(/interrupted by a coordinator stop 3 time\(s\)/) } });
     const events = parseEvents((await stream).payload).events;

@@ -1,10 +1,11 @@
 /**
  * At start, the jobs a stopped coordinator left `queued` or `in_progress`
  * run again from their records: the same parameters and seed, so the same
- * video. Each run again counts one more attempt in its record; a job that
- * has had `maxAttempts` runs is not run again but failed with
- * SPOOL_ERR_JOB_INTERRUPTED, so that a job which brings the coordinator down
- * every time cannot do so for ever.
+ * video. A job that was running (`in_progress`) counts one more attempt in
+ * its record; one that has had `maxAttempts` runs is not run again but
+ * failed with SPOOL_ERR_JOB_INTERRUPTED, so that a job which brings the
+ * coordinator down every time cannot do so for ever. A job that was still
+ * waiting for a slot (`queued`) had not started that run: it keeps its count.
  *
  * Jobs go to the generation service oldest first, like new requests, so
  * admission's limits hold for them too: a job refused (queue full, the
@@ -52,7 +53,7 @@ export async function resumeJobs(d: ResumeDeps): Promise<ResumeSummary> {
   let waiting: JobRecord[] = [];
   for (const r of found) {
     const attempts = r.attempts ?? 1;
-    if (attempts < d.maxAttempts) {
+    if (r.status === 'queued' || attempts < d.maxAttempts) {
       waiting.push(r);
       continue;
     }
@@ -74,7 +75,9 @@ export async function resumeJobs(d: ResumeDeps): Promise<ResumeSummary> {
       }
       try {
         const next = await store.updateJob(r.caller, r.id, (cur) =>
-          !isUnfinished(cur) ? undefined : counted.has(r.id) ? undefined : { ...cur, status: 'queued', progress: 0, startedAt: undefined, attempts: (cur.attempts ?? 1) + 1 },
+          !isUnfinished(cur) || counted.has(r.id) || cur.status === 'queued'
+            ? undefined
+            : { ...cur, status: 'queued', progress: 0, startedAt: undefined, attempts: (cur.attempts ?? 1) + 1 },
         );
         // Cancelled, finished or deleted meanwhile, or already running here.
         if (!next || !isUnfinished(next) || d.isLive(r.id)) continue;

@@ -234,7 +234,7 @@ export class JobService {
 
   /**
    * Runs again the jobs a stopped coordinator left queued or running, oldest
-   * first: each counts one more attempt, and one that has had
+   * first: a running one counts one more attempt, and one that has had
    * `maxAttempts` fails with SPOOL_ERR_JOB_INTERRUPTED instead. Waits while
    * admission refuses (or a stage is missing) and stops when the
    * coordinator drains.

@@ -62,9 +62,9 @@ export interface JobRecord {
   /** The video (status `completed`). */
   readonly video?: JobVideo;
   /**
-   * Runs of the job started so far, the first included: a job found queued
-   * or running when the coordinator starts is run again, and counts one more.
-   * Absent counts as 1.
+   * The run the job is on, the first being 1: a job found running when the
+   * coordinator starts runs again and counts one more (one found still
+   * queued had not started its run, and keeps its count). Absent counts as 1.
    */
   readonly attempts?: number;
 }

@@ -49,7 +49,7 @@ export const VideoObject = Type.Object(
     guidance_scale: Type.Number(),
     guidance_rescale: Type.Number(),
     seed: Type.Integer({ minimum: 0, description: 'The seed used: the same body and seed make the same video' }),
-    attempts: Type.Integer({ minimum: 1, description: 'Runs started: 1, and one more each time a coordinator restart interrupted it and it ran again' }),
+    attempts: Type.Integer({ minimum: 1, description: 'The run it is on: 1, and one more each time a coordinator stop interrupted it while it ran and it ran again' }),
   },
   { additionalProperties: false, description: 'A video job' },
 );
