@@ -12,11 +12,12 @@
  * after the service (NATS or JetStream not reachable yet); until then every
  * call fails with 503 SPOOL_ERR_STORAGE_UNAVAILABLE saying why.
  */
-import { type ModelManifest } from '@spool/shared';
+import type { ModelManifest } from '@spool/shared';
 import { coordinatorError } from '../errors.ts';
 import type { GenerationService } from '../generation/service.ts';
 import type { GenerationParams } from '../pipeline/runner.ts';
 import { isFinal, recordEvent, type JobEvent } from './job-events.ts';
+import { resumeJobs, type ResumeSummary } from './job-recovery.ts';
 import { isUnfinished, runJob, type JobLog, type RunDeps } from './job-run.ts';
 import type { LiveJob } from './live-job.ts';
 import { JOB_RECORD_VERSION, newJobId, type JobRecord, type JobStatus } from './record.ts';
@@ -24,7 +25,6 @@ import type { JobStore } from './store.ts';
 import { modelSize } from './videos-body.ts';
 import { videoObject, type VideoObject, type VideoView } from './video-object.ts';
 import type { StoredVideo, VideoRead } from './videos.ts';
-import { resumeJobs, type ResumeSummary } from './job-recovery.ts';
 
 export interface JobServiceOptions {
   readonly generation: GenerationService;
@@ -58,7 +58,9 @@ export interface DeleteResult {
   readonly cancelled: boolean;
 }
 
-const SILENT: JobLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as JobLog;
+const quiet = (): void => undefined;
+/** pino's log functions are overloaded; these take any of their arguments and log nothing. */
+const SILENT = { debug: quiet, info: quiet, warn: quiet, error: quiet } as unknown as JobLog;
 
 export class JobService {
   readonly manifest: ModelManifest;
