@@ -62,7 +62,7 @@ describe('GET /info', () => {
       model: manifest.name,
       is_loaded: true,
       error: null,
-      config: { default_steps: 4, default_guidance: 6, default_guidance_rescale: 0, min_frames: 8, max_frames: 100, default_fps: 24 },
+      config: { default_steps: 4, default_guidance: 6, default_guidance_rescale: 0, min_frames: 8, max_frames: 100, default_fps: 24, default_frames: 9, temporal_compression: 4 },
       system_info: { cpu_usage: '10%', memory_usage: '30%', gpu_usage: 'n/a' },
       workers: ALL_WORKERS.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: 'cpu', id: w.id })),
       limits: { ...manifest.limits },
