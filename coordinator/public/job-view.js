@@ -110,8 +110,9 @@ export class JobView {
           if (e.event === 'failed') return;
         }
       } catch (err) {
-        // No answer (the coordinator restarting) is tried again; what the API answered is shown.
-        if (signal.aborted || !(err instanceof ApiError && err.status === 0) || broken >= RECONNECTS) throw err;
+        // No answer, or a stream cut off (the coordinator restarting), is tried again; what the API answered is shown.
+        const lost = (err instanceof ApiError && err.status === 0) || err instanceof TypeError;
+        if (signal.aborted || !lost || broken >= RECONNECTS) throw err;
       }
       if (signal.aborted) return;
       broken++;

@@ -97,7 +97,7 @@ describe('unknown routes', () => {
     expect(res.json()).toEqual({
       error: 'Not Found',
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests, POST /generate, GET /metrics, /v1/videos (6 routes), GET /openapi.json and GET /docs',
+      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests, POST /generate, GET /metrics, /v1/videos (6 routes), GET /openapi.json, GET /docs and GET /',
     });
   });
 });
