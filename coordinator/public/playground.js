@@ -93,18 +93,18 @@ byId('prompt').addEventListener('keydown', (event) => {
 byId('refresh').addEventListener('click', () => void list.refresh());
 
 // The model's limits and defaults, the workers' health and the queue: GET /info and /health take no token.
-async function loadInfo() {
+async function loadInfo({ quiet = false } = {}) {
   try {
     const info = await api.json('GET', '/info');
     byId('model').textContent = info.model;
     setUpForm(info);
     const q = info.queue;
     byId('queue').textContent = `${q.running} running, ${q.waiting} waiting` + (q.estimated_wait_s > 0 ? `, about ${Math.round(q.estimated_wait_s)} s wait` : '');
-    return info;
   } catch (err) {
+    // Said once, when the page opens; a later look that fails leaves the form as it is (the health badge tells).
+    if (quiet) return;
     formError.textContent = `cannot read the model's limits: ${err.message}`;
     formError.hidden = false;
-    return undefined;
   }
 }
 
@@ -133,5 +133,5 @@ for (;;) {
   await sleep(10_000);
   if (document.visibilityState !== 'visible') continue;
   void loadHealth();
-  void loadInfo();
+  void loadInfo({ quiet: true });
 }
