@@ -1,6 +1,6 @@
 /**
  * The coordinator's HTTP app: `build(opts)` wires routes, auth, validation,
- * errors, tracing, metrics and the OpenAPI docs around a generation service
+ * errors, tracing, metrics, the OpenAPI docs and the playground page around a generation service
  * (made here from a Pipeline and the admission options when not given), the
  * job service of /v1/videos and a Topology, with no port and no NATS of its own, so tests drive it through
  * `inject()`. Routes are declared when the app gets ready (`inject()` and
@@ -30,6 +30,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './ht
 import { registerGenerateRoute } from './http/generate-route.ts';
 import { registerMetricsRoute } from './http/metrics-route.ts';
 import { fieldRules, generateBodySchema } from './http/generate-schema.ts';
+import { isPlaygroundRoute, registerPlayground } from './http/playground.ts';
 import { registerRequestsRoute } from './http/requests-route.ts';
 import { describeRoutes, routeCatalog } from './http/route-catalog.ts';
 import { registerStatusRoutes } from './http/status-routes.ts';
@@ -175,8 +176,9 @@ export function build(opts: BuildOptions): FastifyInstance {
   const metrics = opts.metrics ?? new Metrics();
   metrics.http.instrument(app);
   app.addHook('onResponse', (request, reply, done) => {
-    // Health polls, metric scrapes and the docs page's assets are frequent and dull; everything else is worth a line.
-    const level = request.url === '/health' || request.url === '/metrics' || isDocsRoute(request.routeOptions.url) ? 'debug' : 'info';
+    // Health polls, metric scrapes and the pages' files are frequent and dull; everything else is worth a line.
+    const page = isDocsRoute(request.routeOptions.url) || isPlaygroundRoute(request.routeOptions.url);
+    const level = request.url === '/health' || request.url === '/metrics' || page ? 'debug' : 'info';
     request.log[level](
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       `${request.method} ${request.url} ${reply.statusCode}`,
@@ -196,6 +198,8 @@ export function build(opts: BuildOptions): FastifyInstance {
   // in the plugin below, none on `app` directly (such a route would be
   // declared before the document's hook exists, and missing from it).
   registerDocs(app, { manifest: opts.manifest });
+  // The playground at GET /: hidden from the document, as the docs page's own routes are.
+  app.register(async (page) => registerPlayground(page));
   app.register(async (api) => {
     registerStatusRoutes(api, {
       manifest: opts.manifest,

@@ -62,7 +62,7 @@ describe('GET /info', () => {
       model: manifest.name,
       is_loaded: true,
       error: null,
-      config: { default_steps: 4, default_guidance: 6, default_guidance_rescale: 0, min_frames: 8, max_frames: 100, default_fps: 24 },
+      config: { default_steps: 4, default_guidance: 6, default_guidance_rescale: 0, min_frames: 8, max_frames: 100, default_fps: 24, default_frames: 9, temporal_compression: 4 },
       system_info: { cpu_usage: '10%', memory_usage: '30%', gpu_usage: 'n/a' },
       workers: ALL_WORKERS.map((w) => ({ role: w.role, shard: w.shard ?? null, blocks: w.blocks ?? null, device: 'cpu', id: w.id })),
       limits: { ...manifest.limits },
@@ -97,7 +97,7 @@ describe('unknown routes', () => {
     expect(res.json()).toEqual({
       error: 'Not Found',
       code: 'SPOOL_ERR_NOT_FOUND',
-      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests, POST /generate, GET /metrics, /v1/videos (6 routes), GET /openapi.json and GET /docs',
+      message: 'no route for GET /nope; the routes are GET /health, GET /info, GET /requests, POST /generate, GET /metrics, /v1/videos (6 routes), GET /openapi.json, GET /docs and GET /',
     });
   });
 });

@@ -131,6 +131,8 @@ describe('spool end to end', () => {
       min_frames: manifest.limits.min_frames,
       max_frames: manifest.limits.max_frames,
       default_fps: manifest.defaults.fps,
+      default_frames: manifest.defaults.num_frames,
+      temporal_compression: manifest.latent.temporal_compression,
     });
     for (const key of ['cpu_usage', 'memory_usage', 'gpu_usage']) expect(typeof info.system_info[key]).toBe('string');
     const roles = (info.workers as Array<{ role: string; shard?: number }>).map((w) => (w.role === 'denoiser' ? `denoise.${w.shard}` : w.role));

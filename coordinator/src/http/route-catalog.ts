@@ -1,12 +1,13 @@
 /**
  * The routes the app declares, from fastify's onRoute hook, so the 404
  * answer can name them all without a second list to keep in step: a route
- * declared anywhere is listed. The docs page is listed, its assets and raw
- * copies of the document are not, nor the HEAD twins fastify adds to GET
- * routes.
+ * declared anywhere is listed. The docs page and the playground are listed,
+ * their assets and raw copies of the document are not, nor the HEAD twins
+ * fastify adds to GET routes.
  */
 import type { FastifyInstance } from 'fastify';
 import { DOCS_PATH, isDocsRoute } from './docs.ts';
+import { isPlaygroundRoute, PLAYGROUND_ASSETS } from './playground.ts';
 
 export interface DeclaredRoute {
   readonly method: string;
@@ -39,12 +40,13 @@ export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
 
 /**
  * "GET /health, GET /info and POST /generate": the API's routes first, then
- * the docs. The routes of a versioned API (`/v1/videos`, `/v1/videos/:id`,
+ * the docs, then the playground. The routes of a versioned API (`/v1/videos`, `/v1/videos/:id`,
  * …) are named once, by their first path: "/v1/videos (6 routes)".
  */
 export function describeRoutes(routes: readonly DeclaredRoute[]): string {
-  const shown = routes.filter((r) => !r.url.startsWith(`${DOCS_PATH}/`));
-  const ordered = [...shown.filter((r) => !isDocsRoute(r.url)), ...shown.filter((r) => isDocsRoute(r.url))];
+  const shown = routes.filter((r) => !r.url.startsWith(`${DOCS_PATH}/`) && !r.url.startsWith(PLAYGROUND_ASSETS));
+  const isApi = (url: string): boolean => !isDocsRoute(url) && !isPlaygroundRoute(url);
+  const ordered = [...shown.filter((r) => isApi(r.url)), ...shown.filter((r) => isDocsRoute(r.url)), ...shown.filter((r) => isPlaygroundRoute(r.url))];
   const groupOf = (url: string): string | undefined => /^\/v\d+\/[^/]+/.exec(url)?.[0];
   const sizes = new Map<string, number>();
   for (const r of ordered) {
