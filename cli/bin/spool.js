@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+console.log("shim", process.argv.slice(2));
