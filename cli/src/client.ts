@@ -40,6 +40,13 @@ export class SpoolClient {
 
   /** A request that answered 2xx, its body not read yet (a stream, a video). */
   async open(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const res = await this.send(method, path, opts);
+    if (res.ok) return res;
+    throw await refusal(res, this.server, `${method} ${path}`);
+  }
+
+  /** A request that got an answer, whatever its status (GET /health's 503 is an answer too). */
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timer = new AbortController();
     const timeout = timeoutMs > 0 ? setTimeout(() => timer.abort(), timeoutMs) : undefined;
@@ -57,8 +64,7 @@ export class SpoolClient {
     } finally {
       clearTimeout(timeout);
     }
-    if (res.ok) return res;
-    throw await refusal(res, this.server, `${method} ${path}`);
+    return res;
   }
 }
 

@@ -15,6 +15,7 @@ export const EXIT = {
   BUSY: 6,
   SERVER_ERROR: 7,
   OUTPUT: 8,
+  INTERNAL: 9,
   INTERRUPTED: 130,
 } as const;
 
@@ -35,6 +36,7 @@ export const EXIT_CODES: readonly ExitCodeDoc[] = [
   { code: EXIT.BUSY, meaning: 'the server is busy (429: queue full, token limit, rate limit); try again after the Retry-After printed' },
   { code: EXIT.SERVER_ERROR, meaning: 'the server failed (500, 502, 504, 507) or answered something that is not spool' },
   { code: EXIT.OUTPUT, meaning: 'the video could not be written where asked (-o)' },
+  { code: EXIT.INTERNAL, meaning: 'the CLI could not run: Node older than 20.6, its packages not installable, or a bug (the stack is printed)' },
   { code: EXIT.INTERRUPTED, meaning: 'interrupted (Ctrl-C); a job being waited for is cancelled first' },
 ];
 

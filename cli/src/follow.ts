@@ -73,7 +73,7 @@ export async function followJob(client: SpoolClient, id: string, opts: FollowOpt
         throw new CliError(
           EXIT.UNREACHABLE,
           `gave up waiting for ${id} after ${Math.round((Date.now() - lastContact) / 1000)} s without reaching the server (${(err as Error).message}); ` +
-            `the job may still be running there: \`spool wait ${id}\` follows it again`,
+            `the job may still be running there: \`spool status ${id}\` tells, \`spool download ${id}\` fetches it once completed`,
         );
       }
     }
