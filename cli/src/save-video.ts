@@ -52,8 +52,8 @@ export async function prepareTarget(target: string): Promise<{ write(res: Respon
   return {
     async write(res, signal) {
       try {
-        const bytes = await copy(res, handle.createWriteStream({ autoClose: false }), target, signal);
-        await handle.close();
+        // The stream closes the file once all is written (a handle left to its stream cannot be closed by hand until then).
+        const bytes = await copy(res, handle.createWriteStream(), target, signal);
         await rename(temp, target).catch((err: Error) => {
           throw new CliError(EXIT.OUTPUT, `cannot write ${target}: ${err.message}`);
         });
