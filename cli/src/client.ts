@@ -79,7 +79,9 @@ export function unreachable(url: string, err: unknown): CliError {
         ? 'its host name does not resolve'
         : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
           ? 'the connection was closed'
-          : (cause?.message ?? (err as Error)?.message ?? String(err));
+          : cause?.message === 'bad port'
+            ? `fetch refuses its port (${new URL(url).port}), a well-known port of another protocol`
+            : (cause?.message ?? (err as Error)?.message ?? String(err));
   return new CliError(EXIT.UNREACHABLE, `cannot reach the server at ${url}: ${why}`);
 }
 

@@ -77,6 +77,13 @@ describe('spool against a real stack', () => {
     expect(second).toMatchObject({ status: 'completed', progress: 100, num_frames: 9, file: `${second.id}.mp4` });
     expect((await probe(path.join(dir, second.file!))).frames).toBe(9);
 
+    // --sync: one POST /generate answering with the MP4, no job made.
+    const direct = path.join(dir, 'direct.mp4');
+    const sync = await spool(['generate', 'rain over a city skyline', ...SMALL, '--steps', '2', '--sync', '-o', direct]);
+    expect(sync.code, sync.stderr).toBe(EXIT.OK);
+    expect(sync.stdout).toBe(`${direct}\n`);
+    expect((await probe(direct)).frames).toBe(9);
+
     const jobs = await spool(['jobs', '--json']);
     expect(jobs.code).toBe(EXIT.OK);
     const list = JSON.parse(jobs.stdout) as { object: string; data: Video[] };
