@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['shared/test/**/*.test.ts', 'stages/test/**/*.test.ts', 'coordinator/test/**/*.test.ts', 'infra/test/**/*.test.ts', 'models/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: ['shared/test/**/*.test.ts', 'stages/test/**/*.test.ts', 'coordinator/test/**/*.test.ts', 'infra/test/**/*.test.ts', 'models/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'cli/test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
