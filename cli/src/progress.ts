@@ -26,6 +26,11 @@ export interface ProgressSink {
   readonly columns?: number;
 }
 
+/** The terminal's width; 80 when it does not say (a terminal without a size reports 0 columns). */
+export function terminalColumns(sink: ProgressSink): number {
+  return sink.columns !== undefined && sink.columns > 0 ? sink.columns : 80;
+}
+
 /** `bar` on a terminal, `lines` elsewhere, `off` when quiet. */
 export function progressMode(sink: ProgressSink, quiet: boolean): ProgressMode {
   if (quiet) return 'off';
@@ -135,7 +140,7 @@ export class ProgressView {
 
   private draw(): void {
     if (!this.last) return;
-    this.sink.write(`${CLEAR_LINE}${renderBarLine(this.last, this.now() - this.started, this.sink.columns ?? 80)}`);
+    this.sink.write(`${CLEAR_LINE}${renderBarLine(this.last, this.now() - this.started, terminalColumns(this.sink))}`);
     this.drawn = true;
   }
 }

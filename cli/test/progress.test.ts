@@ -84,6 +84,14 @@ describe('ProgressView', () => {
     expect(sink.text).toBe(`\r\x1b[K${line}\r\x1b[Ka note\n\r\x1b[K${line}\r\x1b[K`);
   });
 
+  it('draws an 80-column line on a terminal that reports no width (0 columns)', () => {
+    const sink = new Sink(true, 0);
+    const view = new ProgressView(sink, 'bar', () => 0);
+    view.update(at('denoising', 1, 2, 45));
+    expect(sink.text).toBe(`\r\x1b[K${renderBarLine(at('denoising', 1, 2, 45), 0, 80)}`);
+    expect(sink.text).toContain('denoising step 1/2');
+  });
+
   it('writes nothing when off', () => {
     const sink = new Sink(true);
     const view = new ProgressView(sink, 'off');
