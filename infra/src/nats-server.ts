@@ -48,7 +48,9 @@ export interface NatsServerOptions {
  * was killed outright), and exits with the server's own exit code. When the
  * server exits after that (the watcher is done), the guard also deletes the
  * folder named by SPOOL_NATS_REMOVE_ON_STOP, if any; when it exits on its own
- * (a crash), the folder stays for the restart.
+ * (a crash), the folder stays for the restart. The configuration folder of
+ * this start (SPOOL_NATS_CONF_DIR) is deleted in every case, also when no
+ * process of ours is left to do it.
  */
 const GUARD = [
   'exec 3<&0',
@@ -63,6 +65,8 @@ const GUARD = [
   // 0: the watcher saw the pipe close (asked to stop, or the owner is gone); killed by us: a crash.
   'wait "$watcher"',
   'if [ $? -eq 0 ] && [ -n "$SPOOL_NATS_REMOVE_ON_STOP" ]; then rm -rf -- "$SPOOL_NATS_REMOVE_ON_STOP"; fi',
+  // This start's configuration folder goes whatever ended the server: a restart writes its own.
+  'rm -rf -- "$SPOOL_NATS_CONF_DIR"',
   'exit "$code"',
 ].join('\n');
 
@@ -100,7 +104,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const child = spawn('/bin/sh', ['-c', GUARD, 'spool-nats-guard', binary, '-c', conf], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
-    env: { ...process.env, SPOOL_NATS_REMOVE_ON_STOP: opts.removeOnStop ?? '' },
+    env: { ...process.env, SPOOL_NATS_REMOVE_ON_STOP: opts.removeOnStop ?? '', SPOOL_NATS_CONF_DIR: dir },
   });
   child.stdin?.on('error', () => {}); // EPIPE when the guard is already gone
   const killGroup = (signal: NodeJS.Signals): void => {

@@ -77,6 +77,9 @@ describe('the job store across restarts', () => {
     const store = await openStore(nc);
     const before = nats.current().serverPid();
     expect(before).toBeDefined();
+    // The killed server's configuration folder (the guard's last argument names its file).
+    const killedConf = path.dirname(nats.current().process.spawnargs.at(-1)!);
+    expect(existsSync(killedConf)).toBe(true);
     process.kill(before!, 'SIGKILL');
     // The supervisor starts it again on the same port; the connection reconnects by itself.
     const deadline = Date.now() + 30_000;
@@ -86,6 +89,9 @@ describe('the job store across restarts', () => {
     }
     expect(nats.current().serverPid()).not.toBe(before);
     expect(existsSync(storeDir)).toBe(true);
+    // Its guard deleted the configuration folder of the start that crashed; the new start has its own.
+    await expect.poll(() => existsSync(killedConf)).toBe(false);
+    expect(existsSync(path.dirname(nats.current().process.spawnargs.at(-1)!))).toBe(true);
     // Through the connection that lived through the restart, and through a new one.
     await expectAllThere(store);
     await expectAllThere(await openStore(await connect()));
@@ -96,7 +102,9 @@ describe('the job store across restarts', () => {
 
   it('deletes the store once stopped for good, as npm start stopping (or killed) does', async () => {
     for (const nc of open.splice(0)) await nc.close();
+    const conf = path.dirname(nats.current().process.spawnargs.at(-1)!);
     await nats.stop();
     expect(existsSync(storeDir)).toBe(false);
+    expect(existsSync(conf)).toBe(false);
   });
 });

@@ -133,7 +133,8 @@ describe('npm start', () => {
     const server = spool.filter((pid) => /^\S*nats-server -c/.test(commandOf(pid).trim()));
     expect(server).toHaveLength(1);
     // The run's folder holds JetStream's store: the server's configuration names it.
-    const conf = readFileSync(/-c (\S+)/.exec(commandOf(server[0]))![1], 'utf8');
+    const confFile = /-c (\S+)/.exec(commandOf(server[0]))![1];
+    const conf = readFileSync(confFile, 'utf8');
     const runDir = path.dirname(JSON.parse(/store_dir: (".*")/.exec(conf)![1]) as string);
     expect(path.basename(runDir)).toMatch(/^spool-run-/);
     expect(existsSync(path.join(runDir, 'bus', 'coordinator.nk'))).toBe(true);
@@ -144,7 +145,8 @@ describe('npm start', () => {
     const left = spool.filter(alive);
     for (const pid of all.filter(alive)) process.kill(pid, 'SIGKILL');
     expect(left.map((pid) => `${pid} ${commandOf(pid).trim()}`)).toEqual([]);
-    // nats-server's guard deleted the run's folder once the server had stopped.
+    // nats-server's guard deleted the run's folder once the server had stopped, and the server's configuration folder.
     expect(existsSync(runDir)).toBe(false);
+    expect(existsSync(path.dirname(confFile))).toBe(false);
   });
 });
