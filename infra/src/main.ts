@@ -91,7 +91,11 @@ async function main(): Promise<void> {
       `-d '{"prompt":"A serene sunset over the ocean with birds flying in the sky.","num_frames":${d.num_frames},"fps":${d.fps},"guidance_scale":${d.guidance_scale},"num_inference_steps":${d.num_inference_steps}}' ` +
       `${base}/generate -o generated_video.mp4`,
   );
+  // The CLI reads .spool/token and port 9000 by itself; these say so when this run differs.
+  const cliUrl = config.port === 9000 ? '' : ` --url ${base}`;
+  say(`  SPOOL_TOKEN=$VALID_TOKEN npx spool generate "snow falling at night" -o snow.mp4${cliUrl}`);
   say('');
+  say(`The playground: ${base}/  (paste the token)`);
   say(`The API, browsable: ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say('Ctrl-C stops everything.');
 }

@@ -1,17 +1,21 @@
 /**
  * The start command as a user runs it: `node infra/src/main.ts` brings up
- * nats-server, the workers and the coordinator, prints a curl line that works,
+ * nats-server, the workers and the coordinator, prints a curl line and a CLI line that work,
  * and SIGTERM leaves nothing running; killed outright, it leaves no process
  * and not its run's folder (bus keys, JetStream's store of the jobs).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/net.ts';
 import { REPO_ROOT } from '../src/stack.ts';
+import { probe } from './helpers/media.ts';
 import { alive, commandOf, descendants } from './helpers/processes.ts';
+
+const execFileAsync = promisify(execFile);
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
@@ -72,12 +76,22 @@ describe('npm start', () => {
     expect(res.headers.get('content-type')).toBe('video/mp4');
     await res.arrayBuffer();
 
+    // The printed CLI line, pasted in the repository after the export above it: a job, followed and downloaded.
+    const cliLine = /^ {2}(SPOOL_TOKEN=\$VALID_TOKEN npx spool generate .*)$/m.exec(output)?.[1];
+    expect(cliLine).toContain(`--url http://localhost:${port}`);
+    const video = path.join(dir, 'snow.mp4');
+    const cli = await execFileAsync('bash', ['-c', `export VALID_TOKEN=${token}\n${cliLine!.replace('-o snow.mp4', `-o ${video}`)}`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(cli.stdout.trim()).toBe(video);
+    expect(await probe(video)).toMatchObject({ codec: 'h264', frames: 49 });
+    expect(output).toContain(`The playground: http://localhost:${port}/`);
+
     // GET /metrics takes SPOOL_METRICS_TOKEN, which reaches the coordinator and no worker.
     expect(output).toContain(`-H "Authorization: Bearer $SPOOL_METRICS_TOKEN" http://localhost:${port}/metrics`);
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
     const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
     expect(scrape.status).toBe(200);
-    expect(await scrape.text()).toContain('spool_generation_duration_seconds_count{outcome="completed"} 1');
+    // The POST /generate above and the CLI's job.
+    expect(await scrape.text()).toContain('spool_generation_duration_seconds_count{outcome="completed"} 2');
     const holders = descendants(child.pid!).filter((pid) => /(stages|coordinator)\/src\/main\.ts/.test(commandOf(pid)));
     const seen = holders.map((pid) => `${commandOf(pid).includes('coordinator') ? 'coordinator' : 'worker'} ${readFileSync(`/proc/${pid}/environ`, 'utf8').includes(metricsToken)}`);
     expect(seen.filter((x) => x.startsWith('worker'))).toEqual(Array(5).fill('worker false'));
