@@ -6,12 +6,12 @@
  *
  *   node --import tsx bench/src/admission.ts [--model models/cogvideox-mini] [--frames 49] [--steps 60] [--burst 4] [--per-token 3]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '@spool/infra';
 import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, readInt } from '@spool/shared';
-import { DEFAULT_LAYOUT, loadLayout, modelFacts, REPO_ROOT, startStack } from '@spool/infra';
+import { startLocalStack } from './local-stack.ts';
 
 const { values } = parseArgs({
   options: { model: { type: 'string', default: path.join(MODELS_DIR, DEFAULT_MODEL) }, frames: { type: 'string' }, steps: { type: 'string' }, burst: { type: 'string' }, 'per-token': { type: 'string' }, out: { type: 'string' } },
@@ -25,16 +25,7 @@ const pkg = loadModelPackage(path.resolve(values.model!));
 const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 const TOKENS = ['bench-token-a-0123456789', 'bench-token-b-0123456789'];
 
-const logDir = mkdtempSync(path.join(tmpdir(), 'spool-admission-'));
-const stack = await startStack({
-  modelDir: pkg.dir,
-  layout: loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(pkg.manifest), shorthands: {} }),
-  tokens: TOKENS,
-  port: 0,
-  logDir,
-  env: { SPOOL_LOG_LEVEL: 'warn' },
-  coordinatorEnv: { SPOOL_MAX_CONCURRENT: '2', SPOOL_MAX_QUEUE: '4', SPOOL_MAX_PER_TOKEN: String(perToken) },
-});
+const stack = await startLocalStack(pkg, 'admission', { tokens: TOKENS, coordinatorEnv: { SPOOL_MAX_CONCURRENT: '2', SPOOL_MAX_QUEUE: '4', SPOOL_MAX_PER_TOKEN: String(perToken) } });
 try {
   const t0 = performance.now();
   const at = (): number => (performance.now() - t0) / 1000;
@@ -89,5 +80,4 @@ try {
   say(`written ${path.relative(process.cwd(), out)}`);
 } finally {
   await stack.stop();
-  rmSync(logDir, { recursive: true, force: true });
 }

@@ -9,12 +9,13 @@
  *
  *   npm run bench:job-overhead -- [--model models/cogvideox-mini] [--frames 49] [--steps 30] [--runs 7]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LAYOUT, loadLayout, modelFacts, REPO_ROOT, startStack } from '@spool/infra';
+import { REPO_ROOT } from '@spool/infra';
 import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR, readInt } from '@spool/shared';
+import { startLocalStack } from './local-stack.ts';
 import { ratio } from './stats.ts';
 
 const { values } = parseArgs({
@@ -37,15 +38,7 @@ interface JobTimes {
   readonly total_ms: number;
 }
 
-const logDir = mkdtempSync(path.join(os.tmpdir(), 'spool-job-overhead-'));
-const stack = await startStack({
-  modelDir: pkg.dir,
-  layout: loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(pkg.manifest), shorthands: {} }),
-  tokens: [TOKEN],
-  port: 0,
-  logDir,
-  env: { SPOOL_LOG_LEVEL: 'warn' },
-});
+const stack = await startLocalStack(pkg, 'job-overhead', { tokens: [TOKEN] });
 
 const body = (seed: number) => ({ prompt: 'a red circle moving left on a blue background', num_frames: numFrames, num_inference_steps: steps, seed });
 
@@ -116,7 +109,6 @@ try {
   }
 } finally {
   await stack.stop();
-  rmSync(logDir, { recursive: true, force: true });
 }
 
 const result = {

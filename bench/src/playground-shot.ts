@@ -7,13 +7,12 @@
  *
  *   npm run screenshot -- [--model models/cogvideox-mini] [--out docs/playground.png]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LAYOUT, loadLayout, modelFacts, REPO_ROOT, startStack } from '@spool/infra';
+import { REPO_ROOT } from '@spool/infra';
 import { DEFAULT_MODEL, loadModelPackage, MODELS_DIR } from '@spool/shared';
 import { chromium } from 'playwright-core';
+import { startLocalStack } from './local-stack.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: path.join(MODELS_DIR, DEFAULT_MODEL) }, out: { type: 'string' } } });
 const pkg = loadModelPackage(path.resolve(values.model!));
@@ -29,15 +28,7 @@ const VIDEOS = [
   { prompt: 'A serene sunset over the ocean with birds flying in the sky.', num_frames: '49', fps: '8', num_inference_steps: '30', seed: '3' },
 ];
 
-const logDir = mkdtempSync(path.join(os.tmpdir(), 'spool-screenshot-'));
-const stack = await startStack({
-  modelDir: pkg.dir,
-  layout: loadLayout({ file: path.join(REPO_ROOT, DEFAULT_LAYOUT), model: modelFacts(pkg.manifest), shorthands: {} }),
-  tokens: [TOKEN],
-  port: 0,
-  logDir,
-  env: { SPOOL_LOG_LEVEL: 'warn' },
-});
+const stack = await startLocalStack(pkg, 'screenshot', { tokens: [TOKEN] });
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   headless: true,
@@ -71,5 +62,4 @@ try {
 } finally {
   await browser.close();
   await stack.stop();
-  rmSync(logDir, { recursive: true, force: true });
 }
