@@ -5,24 +5,14 @@
  * load nothing from one. Docs routes take no token and stay up while the
  * coordinator drains.
  */
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isDocsRoute } from '../src/http/docs.ts';
 import { isPlaygroundRoute } from '../src/http/playground.ts';
 import { declaredRoutes } from '../src/http/route-catalog.ts';
 import { Drain } from '../src/lifecycle/drain.ts';
-import { auth, testApp } from './helpers.ts';
+import { auth, appPerTest } from './helpers.ts';
 
-let current: FastifyInstance | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-const app = (over: Parameters<typeof testApp>[0] = {}): FastifyInstance => {
-  current = testApp(over).app;
-  return current;
-};
+const app = appPerTest();
 
 /** The scripts, stylesheets and icons an HTML page loads, as URLs resolved against the page's. */
 function assetsOf(html: string, page: string): URL[] {

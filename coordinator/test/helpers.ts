@@ -2,6 +2,8 @@
 import { createLogger, tensor, type ModelManifest, type Tensor, type WorkerInfo } from '@spool/shared';
 import type { EncodedVideo, Pipeline, TextEncoding, VideoRequest } from '../src/pipeline/pipeline.ts';
 import { summarize, type Topology, type TopologySnapshot } from '../src/topology.ts';
+import type { FastifyInstance } from 'fastify';
+import { afterEach } from 'vitest';
 import { build, type BuildOptions } from '../src/app.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -119,6 +121,19 @@ export function testApp(over: Partial<BuildOptions> = {}) {
     ...over,
   });
   return { app, pipeline, topology };
+}
+
+/** A test app factory for a test file: the app made last is closed after each test. */
+export function appPerTest(): (over?: Partial<BuildOptions>) => FastifyInstance {
+  let current: FastifyInstance | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return (over = {}) => {
+    current = testApp(over).app;
+    return current;
+  };
 }
 
 export const auth = { authorization: `Bearer ${TOKEN}` };

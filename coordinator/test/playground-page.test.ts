@@ -9,24 +9,15 @@
  */
 import { readdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { framesMade } from '../public/form.js';
 import { EventStreamParser } from '../public/events.js';
 import { isPlaygroundRoute, PLAYGROUND_CSP, PUBLIC_DIR } from '../src/http/playground.ts';
 import { declaredRoutes } from '../src/http/route-catalog.ts';
 import { Drain } from '../src/lifecycle/drain.ts';
-import { testApp } from './helpers.ts';
+import { appPerTest } from './helpers.ts';
 
-let current: FastifyInstance | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
-
-const app = (over: Parameters<typeof testApp>[0] = {}): FastifyInstance => {
-  current = testApp(over).app;
-  return current;
-};
+const app = appPerTest();
 
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
