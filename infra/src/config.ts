@@ -26,10 +26,22 @@ export interface LaunchConfig {
   /** Overrides of the layout: `SPOOL_REPLICAS`, `SPOOL_SHARDS`, `SPOOL_DEVICE`, `SPOOL_ORT_THREADS`. */
   readonly shorthands: Shorthands;
   readonly tokens: readonly string[];
+  /**
+   * SPOOL_WORKER_STALL_MS: a worker process that answered discovery and then
+   * stays silent this long (frozen, hung) is killed and started again; 0: never.
+   */
+  readonly workerStallMs: number;
   /** SPOOL_METRICS_TOKEN: the coordinator's GET /metrics takes it; given to the coordinator alone. */
   readonly metricsToken?: string;
   readonly logDir: string;
 }
+
+/**
+ * Silence after which a worker is taken for frozen: twice the call-lost
+ * bound (3 s), so that a worker slowed down by a loaded machine is not taken
+ * for one, and within the 8 s in which a lost call is sent again.
+ */
+export const DEFAULT_WORKER_STALL_MS = 6_000;
 
 /** The layout `npm start` runs when SPOOL_LAYOUT is unset, relative to the repository. */
 export const DEFAULT_LAYOUT = 'infra/layout.json';
@@ -48,6 +60,8 @@ export function loadLaunchConfig(env: Env, root: string): LaunchConfig {
     tokens: readList(env, 'SPOOL_API_TOKENS'),
     metricsToken: readOptionalString(env, 'SPOOL_METRICS_TOKEN'),
     logDir: path.resolve(root, readString(env, 'SPOOL_LOG_DIR', '.spool/logs')),
+    // 0 turns the watchdog off.
+    workerStallMs: readInt(env, 'SPOOL_WORKER_STALL_MS', DEFAULT_WORKER_STALL_MS, { min: 0, max: 600_000 }),
   });
 }
 

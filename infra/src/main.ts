@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     logDir: config.logDir,
     env: pickEnv(process.env),
     coordinatorEnv: config.metricsToken === undefined ? {} : { SPOOL_METRICS_TOKEN: config.metricsToken },
-    restart: { maxRestarts: 5 },
+    restart: { maxRestarts: 5, stallMs: config.workerStallMs },
     onLine: (label, line) => {
       if (label === 'nats-server' && !verbose) return;
       say(formatLogLine(label, line));

@@ -34,6 +34,7 @@ import { superviseNatsServer } from './nats-supervisor.ts';
 import { assertPortFree, freePort } from './net.ts';
 import { coordinatorSpec, workerSpec, type ProcessOptions } from './processes.ts';
 import { Supervisor, type ChildHandle, type LineSink } from './supervisor.ts';
+import { WorkerWatchdog } from './worker-watchdog.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -63,7 +64,15 @@ export interface StackOptions {
    * growing delay; after `maxRestarts` exits within a minute, give up and
    * report it through `unexpectedExit`. Off by default (tests want to see exits).
    */
-  readonly restart?: { readonly maxRestarts: number };
+  readonly restart?: {
+    readonly maxRestarts: number;
+    /**
+     * A worker that answered discovery and then stays silent this long while
+     * its process lives (frozen, hung) is killed, and so started again
+     * (`WorkerWatchdog`); absent or 0: not watched.
+     */
+    readonly stallMs?: number;
+  };
 }
 
 export interface Stack {
@@ -250,6 +259,33 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const healthy = async (): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
 
+  /** Worker processes running now and not being stopped: label → pid. */
+  const runningWorkerPids = (): Map<string, number> => {
+    const pids = new Map<string, number>();
+    for (const label of workers.keys()) {
+      const pid = running.get(label)?.process.pid;
+      if (pid !== undefined && isRunning(label)) pids.set(label, pid);
+    }
+    return pids;
+  };
+  const stallMs = opts.restart?.stallMs ?? 0;
+  const watchdog =
+    stallMs > 0
+      ? new WorkerWatchdog({
+          discover: () => discoverWorkers(nc!, 500),
+          processes: runningWorkerPids,
+          stallMs,
+          kill: (label, pid, silentMs) => {
+            opts.onLine?.(label, `has not answered for ${(silentMs / 1000).toFixed(1)} s while its process ${pid} lives (frozen or hung); killing it to start it again`);
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          },
+        })
+      : undefined;
+
   const stack: Stack = {
     url: `http://127.0.0.1:${port}`,
     natsUrl,
@@ -276,6 +312,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     pid: (label) => (label === 'nats-server' ? nats?.pid() : running.get(label)?.process.pid),
     async stop() {
       for (const label of specs.keys()) stopping.add(label);
+      await watchdog?.stop();
       // The coordinator drains first: it still needs every worker and NATS for the requests it finishes.
       await running.get('coordinator')?.stop(coordinatorStopMs({ ...opts.env, ...opts.coordinatorEnv }));
       const workerStopMs = Number(opts.env?.SPOOL_DRAIN_GRACE_MS ?? 10_000) + 5_000;
@@ -304,6 +341,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await waitFor('workers', workerLabels, () => allServing(workerLabels));
     launch('coordinator');
     await waitFor('coordinator', ['coordinator'], healthy);
+    watchdog?.start();
   } catch (err) {
     await stack.stop();
     throw err;

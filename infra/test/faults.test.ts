@@ -1,7 +1,8 @@
 /**
  * Faults provoked for real on a running stack (cogvideox-tiny, its own
  * supervised nats-server with the bus closed, processes restarted when they
- * die): `kill -9` of a denoiser replica, of the only worker of a shard, of
+ * die): `kill -9` of a denoiser replica, a replica frozen with SIGSTOP (the
+ * watchdog kills it), `kill -9` of the only worker of a shard, of
  * nats-server, and a stage that stays down. In-flight requests complete, or
  * fail fast with a 503 that names the stage; nothing hangs.
  */
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadModelPackage, MODELS_DIR } from '@spool/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WORKER_STALL_MS } from '../src/config.ts';
 import { parseLayout } from '../src/layout/parse.ts';
 import { modelFacts, resolveLayout } from '../src/layout/resolve.ts';
 import { startStack, type Stack } from '../src/stack.ts';
@@ -87,7 +89,7 @@ describe('faults on a running stack', () => {
       env: { SPOOL_LOG_LEVEL: 'warn' },
       // Every request may run at once, so that all of them are in flight when a fault strikes.
       coordinatorEnv: { SPOOL_MAX_CONCURRENT: '4', SPOOL_RATE_LIMIT: '0' },
-      restart: { maxRestarts: 5 },
+      restart: { maxRestarts: 5, stallMs: DEFAULT_WORKER_STALL_MS },
       onLine: (label, line) => lines.push(`${label} ${line}`),
     });
   });
@@ -104,6 +106,32 @@ describe('faults on a running stack', () => {
     process.kill(victim, 'SIGKILL');
     for (const o of await Promise.all(requests)) await expectVideo(o);
     await healthy();
+  });
+
+  it('completes every in-flight request when a denoiser replica freezes (SIGSTOP): it is killed and started again', async () => {
+    const victim = stack.pid('denoise.0#1')!;
+    const from = lines.length;
+    const requests = [generate(), generate(), generate(), generate()];
+    await denoising();
+    process.kill(victim, 'SIGSTOP');
+    try {
+      for (const o of await Promise.all(requests)) await expectVideo(o);
+      // The watchdog saw it silent while its process lived, killed it, and the supervisor started it again.
+      await until('the frozen replica killed and replaced', async () => (stack.pid('denoise.0#1') !== victim ? true : undefined));
+      const said = lines.slice(from);
+      expect(said.some((l) => /^denoise\.0#1 has not answered for [\d.]+ s while its process \d+ lives \(frozen or hung\); killing it/.test(l))).toBe(true);
+      expect(said.some((l) => /^denoise\.0#1 exited \(SIGKILL\); starting it again/.test(l))).toBe(true);
+      // No other worker was taken for frozen.
+      expect(said.filter((l) => /has not answered/.test(l)).every((l) => l.startsWith('denoise.0#1 '))).toBe(true);
+      await healthy();
+      await expectVideo(await generate(4));
+    } finally {
+      try {
+        process.kill(victim, 'SIGKILL');
+      } catch {
+        // killed by the watchdog, as it should be
+      }
+    }
   });
 
   it('sends lost calls again to the restarted worker when the only worker of a shard is killed', async () => {
@@ -127,6 +155,7 @@ describe('faults on a running stack', () => {
   it('comes back by itself after nats-server is killed outright: in-flight requests complete or fail fast, the next succeeds', async () => {
     const victim = stack.pid('nats-server')!;
     expect(victim).toBeGreaterThan(0);
+    const from = lines.length;
     const requests = [generate(), generate()];
     await denoising();
     process.kill(victim, 'SIGKILL');
@@ -141,6 +170,8 @@ describe('faults on a running stack', () => {
     expect(stack.pid('nats-server')).not.toBe(victim);
     await healthy();
     await expectVideo(await generate(4));
+    // Workers silent while NATS was down were not taken for frozen ones.
+    expect(lines.slice(from).filter((l) => /has not answered/.test(l))).toEqual([]);
   });
 
   it('fails an in-flight request with a 503 naming the stage when that stage is gone for good', async () => {

@@ -16,6 +16,9 @@ export interface WorkerInfo {
   readonly device: string;
   readonly subject: string;
   readonly version: string;
+  /** The worker's process id and host, so a supervisor can tell which of its processes answered. */
+  readonly pid?: number;
+  readonly host?: string;
 }
 
 /** Metadata keys every spool worker registers with. */
@@ -27,6 +30,8 @@ export const WORKER_METADATA = Object.freeze({
   blocks: 'spool.blocks',
   device: 'spool.device',
   subject: 'spool.subject',
+  pid: 'spool.pid',
+  host: 'spool.host',
 });
 
 export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Promise<WorkerInfo[]> {
@@ -58,6 +63,8 @@ export async function discoverWorkers(nc: NatsConnection, maxWaitMs = 1000): Pro
         device: m[WORKER_METADATA.device] ?? 'cpu',
         subject: m[WORKER_METADATA.subject] ?? '',
         version: info.version,
+        ...(/^[1-9][0-9]*$/.test(m[WORKER_METADATA.pid] ?? '') ? { pid: Number(m[WORKER_METADATA.pid]) } : {}),
+        ...(m[WORKER_METADATA.host] ? { host: m[WORKER_METADATA.host] } : {}),
       });
     }
   } catch (err) {

@@ -6,6 +6,7 @@
  * period), then the NATS connection drains and telemetry flushes.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { EventEmitter } from 'node:events';
 import {
   chunksServed,
@@ -99,6 +100,8 @@ export async function runWorker(config: StageConfig, env: Env, signals: EventEmi
         ...(shard === undefined ? {} : { [WORKER_METADATA.shard]: String(shard), [WORKER_METADATA.shards]: String(config.shards) }),
         [WORKER_METADATA.device]: deviceLabel(config.device),
         [WORKER_METADATA.subject]: endpoint.subject,
+        [WORKER_METADATA.pid]: String(process.pid),
+        [WORKER_METADATA.host]: hostname(),
         ...role.metadata,
       },
       attributes: workerSpanAttributes(config, pkg.manifest.name, role),
