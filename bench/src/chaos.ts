@@ -3,8 +3,9 @@
  * start`'s launcher as a child process (two replicas of denoiser shard 0, one
  * worker of everything else, its own nats-server) on a free loopback port,
  * runs steady load from a few clients, and in turn, at fixed offsets:
- * `kill -9` of one denoiser replica, of the only VAE worker, of nats-server,
- * then SIGTERM to the launcher while the clients keep sending. Every request's
+ * `kill -9` of one denoiser replica, SIGSTOP of another (frozen: the
+ * launcher's watchdog must kill it), `kill -9` of the only VAE worker, of
+ * nats-server, then SIGTERM to the launcher while the clients keep sending. Every request's
  * outcome is recorded (200s checked with ffprobe), with /health's changes,
  * each fault's recovery, the drain and the exit, and whether any process was
  * left behind. Writes bench/results/chaos.json and chaos.png. Bounded in time
@@ -23,7 +24,7 @@ import { REPO_ROOT } from '@spool/infra';
 import { chaosChart, outcomeOf, summarizeChaos, type ChaosRun, type RequestOutcome } from './chaos-report.ts';
 import { Clock, secs, sleep } from './live/clock.ts';
 import { checkAnswers, generateAnswers } from './live/coordinator-log.ts';
-import { caughtRunning, killProcess, type FaultRecord } from './live/faults.ts';
+import { caughtRunning, killProcess, type FaultRecord, type FaultSignal } from './live/faults.ts';
 import { HealthWatch } from './live/health.ts';
 import { finish, launch, leftBehind, stopLauncher } from './live/live-stack.ts';
 import type { ProcessTracker } from './live/processes.ts';
@@ -73,18 +74,25 @@ const LAYOUT = {
   'video-encoder': { replicas: 1 },
 };
 /**
- * Killed in turn: a replica of denoiser shard 0 caught computing (so most
- * likely in a call), the only VAE worker, nats-server; SIGTERM to the
- * launcher comes after them.
+ * In turn: a replica of denoiser shard 0 caught computing (so most likely in
+ * a call) killed, then one frozen (SIGSTOP: its process lives on, silent, and
+ * the launcher's watchdog must kill it), the only VAE worker killed,
+ * nats-server killed; SIGTERM to the launcher comes after them.
  */
-const TARGETS = ['a busy denoise.0 replica', 'vae-decoder', 'nats-server'];
+const BUSY_REPLICA = 'a busy denoise.0 replica';
+const FAULTS: ReadonlyArray<{ readonly target: string; readonly signal: FaultSignal }> = [
+  { target: BUSY_REPLICA, signal: 'SIGKILL' },
+  { target: BUSY_REPLICA, signal: 'SIGSTOP' },
+  { target: 'vae-decoder', signal: 'SIGKILL' },
+  { target: 'nats-server', signal: 'SIGKILL' },
+];
 const resolveTarget = async (target: string, tracker: ProcessTracker): Promise<string> =>
-  target === TARGETS[0] ? ((await caughtRunning(tracker, 'denoise.0')) ?? 'denoise.0#0') : target;
+  target === BUSY_REPLICA ? ((await caughtRunning(tracker, 'denoise.0')) ?? 'denoise.0#0') : target;
 
 const clock = new Clock();
 const machine = machineFacts();
 say(`chaos: ${pkg.manifest.name}, ${settings.clients} clients, ${settings.num_frames} frames × ${settings.steps} steps; ` +
-  `kill -9 ${TARGETS.join(', ')} every ${settings.spacing_s} s from ${settings.first_fault_s} s, then SIGTERM`);
+  `${FAULTS.map((f) => `${f.signal} ${f.target}`).join(', ')} every ${settings.spacing_s} s from ${settings.first_fault_s} s, then SIGTERM`);
 // One token sends everything: its rate limit is for callers, not this run.
 const stack = await launch({ name: 'chaos', modelDir: pkg.dir, layout: LAYOUT, env: { SPOOL_RATE_LIMIT: '0' }, clock });
 try {
@@ -113,15 +121,15 @@ try {
   const faults: FaultRecord[] = [];
   const recoveries: Array<Promise<FaultRecord>> = [];
   const ctx = { tracker, clock, url: stack.url, health, workers: stack.layout.workers.length };
-  for (const [i, target] of TARGETS.entries()) {
+  for (const [i, fault] of FAULTS.entries()) {
     const at = settings.first_fault_s + i * settings.spacing_s;
     await until(at);
-    const { record, recovered } = await killProcess(await resolveTarget(target, tracker), ctx, at + settings.spacing_s - 0.5);
+    const { record, recovered } = await killProcess(await resolveTarget(fault.target, tracker), ctx, at + settings.spacing_s - 0.5, fault.signal);
     faults.push(record);
     recoveries.push(recovered);
     say(`${secs(clock.now())} s: ${record.label}${record.pid ? ` (pid ${record.pid})` : ''}${record.error ? `: ${record.error}` : ''}; ${load.inFlight().length} requests in flight`);
   }
-  await until(settings.first_fault_s + TARGETS.length * settings.spacing_s);
+  await until(settings.first_fault_s + FAULTS.length * settings.spacing_s);
   await Promise.all(recoveries);
   tracker.refresh();
   const sigterm = { at: secs(clock.now()), pid: launcher.pid };
@@ -150,7 +158,7 @@ try {
     model: pkg.manifest.name,
     date: new Date().toISOString(),
     machine,
-    settings: { ...settings, layout: LAYOUT, targets: TARGETS, launcher_env: { SPOOL_RATE_LIMIT: '0' } },
+    settings: { ...settings, layout: LAYOUT, faults: FAULTS, launcher_env: { SPOOL_RATE_LIMIT: '0' } },
     startup_s: stack.startupS,
     load_average_end: os.loadavg().map((l) => Math.round(l * 100) / 100),
     processes_at_start: atStart,

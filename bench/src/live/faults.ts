@@ -17,11 +17,12 @@ import { runningThreads, type ProcessTracker } from './processes.ts';
 export interface FaultRecord {
   /** Seconds on the run's clock when the signal was sent. */
   readonly at: number;
-  /** What the chart and the report call it: `kill -9 denoise.0#0`. */
+  /** What the chart and the report call it: `kill -9 denoise.0#0`, `kill -STOP denoise.0#1`. */
   readonly label: string;
   /** The process's label. */
   readonly target: string;
-  readonly signal: 'SIGKILL';
+  /** SIGKILL: killed outright; SIGSTOP: frozen, its process alive (the launcher's watchdog must kill it). */
+  readonly signal: FaultSignal;
   readonly pid?: number;
   /** Why no signal was sent (no such process). */
   readonly error?: string;
@@ -31,6 +32,8 @@ export interface FaultRecord {
   /** When `/info` listed as many workers as before the fault, in a listing made after it. */
   full_strength_at?: number;
 }
+
+export type FaultSignal = 'SIGKILL' | 'SIGSTOP';
 
 export interface FaultContext {
   readonly tracker: ProcessTracker;
@@ -45,22 +48,29 @@ export interface FaultContext {
 const NO_TURN_S = 5;
 
 /**
- * Sends SIGKILL to the process labelled `target` and returns its record;
- * `recovered` resolves when the replacement and full strength were seen, or
- * at `watchUntil` (run clock seconds), whichever comes first.
+ * Sends SIGKILL (or SIGSTOP) to the process labelled `target` and returns its
+ * record; `recovered` resolves when the replacement and full strength were
+ * seen, or at `watchUntil` (run clock seconds), whichever comes first. A
+ * frozen process still there at `watchUntil` is killed, so the run leaves
+ * nothing stopped behind.
  */
-export async function killProcess(target: string, ctx: FaultContext, watchUntil: number): Promise<{ record: FaultRecord; recovered: Promise<FaultRecord> }> {
+export async function killProcess(
+  target: string,
+  ctx: FaultContext,
+  watchUntil: number,
+  signal: FaultSignal = 'SIGKILL',
+): Promise<{ record: FaultRecord; recovered: Promise<FaultRecord> }> {
   const before = new Set((await liveWorkers(ctx.url)) ?? []);
   const victim = ctx.tracker.refresh().find((t) => t.label === target);
   const at = secs(ctx.clock.now());
-  const base = { at, label: `kill -9 ${target}`, target, signal: 'SIGKILL' as const };
+  const base = { at, label: `${signal === 'SIGKILL' ? 'kill -9' : 'kill -STOP'} ${target}`, target, signal };
   const failed = (error: string): { record: FaultRecord; recovered: Promise<FaultRecord> } => {
     const record = { ...base, error };
     return { record, recovered: Promise.resolve(record) };
   };
   if (!victim) return failed(`no process labelled ${target}; found ${ctx.tracker.latest().map((t) => t.label).join(', ')}`);
   try {
-    process.kill(victim.pid, 'SIGKILL');
+    process.kill(victim.pid, signal);
   } catch (err) {
     return failed((err as Error).message);
   }
@@ -81,6 +91,13 @@ export async function killProcess(target: string, ctx: FaultContext, watchUntil:
       if (record.replaced_at === undefined || record.full_strength_at !== undefined) continue;
       const ids = await liveWorkers(ctx.url);
       if (ids && ids.length >= ctx.workers && listingIsFresh(ids)) record.full_strength_at = secs(ctx.clock.now());
+    }
+    if (signal === 'SIGSTOP') {
+      try {
+        process.kill(victim.pid, 'SIGKILL');
+      } catch {
+        // killed by the watchdog, as it should be
+      }
     }
     return record;
   })();
