@@ -13,6 +13,7 @@
  * or the run.
  */
 import { wireError, type SpoolError } from '@spool/shared';
+import { pushIterator } from '../lifecycle/push-iterator.ts';
 import type { GenerationParams, GenerationResult } from '../pipeline/runner.ts';
 
 /** Where a generation that has not ended is. */
@@ -166,7 +167,7 @@ export class GenerationRecord implements Generation {
   }
 
   events(signal?: AbortSignal): AsyncIterableIterator<GenerationEvent> {
-    return eventIterator((listener) => this.subscribe(listener), signal);
+    return pushIterator<GenerationEvent>((push) => this.subscribe(push), (e) => e.type === 'end', signal);
   }
 
   cancel(reason = 'the generation was cancelled'): boolean {
@@ -234,47 +235,4 @@ export class GenerationRecord implements Generation {
       this.opts.onListenerError?.(err);
     }
   }
-}
-
-/** Events pushed to a listener, pulled through an async iterator that ends after `end` or when `signal` aborts. */
-function eventIterator(subscribe: (listener: GenerationListener) => () => void, signal?: AbortSignal): AsyncIterableIterator<GenerationEvent> {
-  const buffered: GenerationEvent[] = [];
-  let waiting: ((r: IteratorResult<GenerationEvent>) => void) | undefined;
-  let finished = false;
-  let sawEnd = false;
-  const finish = (): void => {
-    finished = true;
-    buffered.length = 0;
-    unsubscribe();
-    signal?.removeEventListener('abort', finish);
-    waiting?.({ value: undefined, done: true });
-    waiting = undefined;
-  };
-  const unsubscribe = subscribe((event) => {
-    if (finished) return;
-    if (waiting) {
-      waiting({ value: event, done: false });
-      waiting = undefined;
-    } else buffered.push(event);
-    if (event.type === 'end') sawEnd = true;
-  });
-  if (signal?.aborted) finish();
-  else signal?.addEventListener('abort', finish, { once: true });
-  const iterator: AsyncIterableIterator<GenerationEvent> = {
-    next: () => {
-      const event = buffered.shift();
-      if (event) return Promise.resolve({ value: event, done: false });
-      if (finished || sawEnd) {
-        if (!finished) finish();
-        return Promise.resolve({ value: undefined, done: true });
-      }
-      return new Promise((resolve) => (waiting = resolve));
-    },
-    return: () => {
-      finish();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
 }

@@ -9,6 +9,7 @@
  * last event.
  */
 import type { Generation } from '../generation/generation.ts';
+import { pushIterator } from '../lifecycle/push-iterator.ts';
 import { jobProgress, jobStatusOf, PROGRESS_DECODING } from './progress.ts';
 import type { JobRecord } from './record.ts';
 import { isFinal, recordEvent, type JobEvent } from './job-events.ts';
@@ -74,48 +75,7 @@ export class LiveJob {
 
   /** The events as an async iterator: the current state first, ending after the last event, when the job closes, or when `signal` aborts. */
   events(signal: AbortSignal): AsyncIterableIterator<JobEvent> {
-    const buffered: JobEvent[] = [];
-    let waiting: ((r: IteratorResult<JobEvent>) => void) | undefined;
-    let done = false;
-    const finish = (): void => {
-      done = true;
-      unsubscribe();
-      signal.removeEventListener('abort', finish);
-      waiting?.({ value: undefined, done: true });
-      waiting = undefined;
-    };
-    const unsubscribe = this.subscribe((e) => {
-      if (done) return;
-      if (e !== undefined && waiting) {
-        waiting({ value: e, done: false });
-        waiting = undefined;
-      } else if (e !== undefined) buffered.push(e);
-      // After the last event, or once closed, what is buffered is still delivered, then the end.
-      if (e === undefined || isFinal(e)) {
-        done = true;
-        waiting?.({ value: undefined, done: true });
-        waiting = undefined;
-      }
-    });
-    if (signal.aborted) finish();
-    else signal.addEventListener('abort', finish, { once: true });
-    const iterator: AsyncIterableIterator<JobEvent> = {
-      next: () => {
-        const e = buffered.shift();
-        if (e) return Promise.resolve({ value: e, done: false });
-        if (done) {
-          finish();
-          return Promise.resolve({ value: undefined, done: true });
-        }
-        return new Promise((resolve) => (waiting = resolve));
-      },
-      return: () => {
-        finish();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return pushIterator<JobEvent>((push) => this.subscribe(push), isFinal, signal);
   }
 
   /** Its end is stored as `record` (completed or failed): the last event. */
