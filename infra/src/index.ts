@@ -34,6 +34,7 @@ export { natsServerBinary, startNatsServer, type NatsServerHandle, type NatsServ
 export { superviseNatsServer, type SupervisedNats, type SupervisorOptions } from './nats-supervisor.ts';
 export { assertPortFree, freePort, waitForPort } from './net.ts';
 export { coordinatorSpec, workerArgs, workerSpec, type ProcessOptions } from './processes.ts';
+export { alive, commandOf, descendants, psTable, type PsEntry } from './process-table.ts';
 export { coordinatorStopMs, REPO_ROOT, startStack, type Stack, type StackOptions } from './stack.ts';
 export { baseEnv, Supervisor, type ChildHandle, type ChildSpec, type LineSink } from './supervisor.ts';
 export { localToken } from './token.ts';
