@@ -3,44 +3,24 @@
  * aborts the run, and the whole request is one trace whose root is the HTTP
  * span (spans collected by an OTLP/HTTP JSON receiver in the test).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startTelemetry } from '@spool/shared';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { startOtlpReceiver, startTelemetry, type OtlpReceiver } from '@spool/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InFlight } from '../src/lifecycle/in-flight.ts';
 import { listen } from '../src/server.ts';
 import { auth, FakePipeline, testApp } from './helpers.ts';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Array<{ key: string; value: { intValue?: string | number; stringValue?: string } }>;
-}
-
-const received: OtlpSpan[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const json = JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-      for (const rs of json.resourceSpans) for (const ss of rs.scopeSpans) received.push(...ss.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
   process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
 });
 
 function post(port: number, body: unknown, headers: Record<string, string> = {}): { done: Promise<IncomingMessage>; destroy: () => void } {
@@ -110,13 +90,12 @@ describe('a live coordinator', () => {
       await app.close();
       await telemetry.shutdown();
     }
-    const spans = received.filter((s) => s.traceId === traceId);
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
     const root = spans.find((s) => s.name === 'POST /generate');
     expect(root, `spans: ${spans.map((s) => s.name).join(', ')}`).toBeDefined();
     expect(root?.parentSpanId).toBe(parentId);
     expect(root?.kind).toBe(2); // SERVER
-    const status = root?.attributes.find((a) => a.key === 'http.response.status_code')?.value.intValue;
-    expect(Number(status)).toBe(200);
+    expect(root?.attributes['http.response.status_code']).toBe(200);
     const steps = spans.filter((s) => s.name.startsWith('denoise step '));
     expect(steps.map((s) => s.name).sort()).toEqual(['denoise step 1/2', 'denoise step 2/2']);
     for (const s of steps) expect(s.parentSpanId).toBe(root?.spanId);
