@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InFlight } from '../src/lifecycle/in-flight.ts';
 import { Drain } from '../src/lifecycle/drain.ts';
-import { auth, FAKE_MP4, testApp } from './helpers.ts';
+import { auth, FAKE_MP4, testApp, until } from './helpers.ts';
 
 const post = (prompt: string) => ({
   method: 'POST' as const,
@@ -20,11 +20,6 @@ afterEach(async () => {
   await current?.app.close();
   current = undefined;
 });
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!check()) throw new Error('condition never held');
-}
 
 describe('draining', () => {
   it('refuses new work with 503 and Retry-After, and finishes the running and the queued request', async () => {

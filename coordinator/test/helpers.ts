@@ -172,3 +172,12 @@ export class RowwisePipeline extends FakePipeline {
     return tensor('float32', sample.shape, out);
   }
 }
+
+/** Polls `check` every 5 ms until it holds, or fails after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition never held');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -8,7 +8,7 @@ import { startOtlpReceiver, startTelemetry, type OtlpReceiver } from '@spool/sha
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InFlight } from '../src/lifecycle/in-flight.ts';
 import { listen } from '../src/server.ts';
-import { auth, FakePipeline, testApp } from './helpers.ts';
+import { auth, FakePipeline, testApp, until } from './helpers.ts';
 
 let receiver: OtlpReceiver;
 
@@ -43,14 +43,6 @@ function post(port: number, body: unknown, headers: Record<string, string> = {})
   return { done, destroy: () => req.destroy() };
 }
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('a live coordinator', () => {
   it('aborts the run when the client disconnects mid-generation', async () => {
     const pipeline = new FakePipeline();
@@ -62,9 +54,9 @@ describe('a live coordinator', () => {
     try {
       const call = post(port, { prompt: 'a fox', num_inference_steps: 100 });
       call.done.catch(() => undefined);
-      await waitFor(() => pipeline.calls.denoise.length >= 2);
+      await until(() => pipeline.calls.denoise.length >= 2, 5_000);
       call.destroy();
-      await waitFor(() => inFlight.size === 0);
+      await until(() => inFlight.size === 0, 5_000);
       const stoppedAt = pipeline.calls.denoise.length;
       expect(stoppedAt).toBeLessThan(100);
       await new Promise((r) => setTimeout(r, 100));

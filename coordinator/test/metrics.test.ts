@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wireError } from '@spool/shared';
 import { Drain } from '../src/lifecycle/drain.ts';
 import { Metrics } from '../src/metrics/metrics.ts';
-import { ALL_WORKERS, auth, FakeTopology, testApp, TOKEN, worker } from './helpers.ts';
+import { ALL_WORKERS, auth, FakeTopology, testApp, TOKEN, worker, until } from './helpers.ts';
 import { parseExposition, type Exposition } from './prom-text.ts';
 
 const PROMPT = 'a lighthouse made of marmalade, secret-prompt-91c4';
@@ -33,14 +33,6 @@ function app(over: Parameters<typeof testApp>[0] = {}) {
   const made = testApp(over);
   apps.push(made.app);
   return made;
-}
-
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition never held');
 }
 
 async function scrape(a: ReturnType<typeof testApp>['app'], headers: Record<string, string> = {}): Promise<Exposition> {

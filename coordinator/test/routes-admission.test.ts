@@ -5,7 +5,7 @@
  * times, not measured.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, testApp, TOKEN } from './helpers.ts';
+import { auth, testApp, TOKEN, until } from './helpers.ts';
 
 const other = { authorization: 'Bearer second-token-abcdefghijklmnop' };
 const third = { authorization: 'Bearer third-token-abcdefghijklmnop' };
@@ -22,14 +22,6 @@ afterEach(async () => {
   await current?.app.close();
   current = undefined;
 });
-
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition never held');
-}
 
 /** An app on a fake admission clock; each denoiser call moves it on 1 s and, while `hold()` is on, waits for `open()`. */
 function clockedApp(over: Parameters<typeof testApp>[0]) {

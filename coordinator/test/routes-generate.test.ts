@@ -1,6 +1,6 @@
 import { wireError } from '@spool/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, FAKE_MP4, FakePipeline, FakeTopology, manifest, testApp, TOKEN, worker } from './helpers.ts';
+import { auth, FAKE_MP4, FakePipeline, FakeTopology, manifest, testApp, TOKEN, worker, until } from './helpers.ts';
 
 const post = (body: unknown, headers: Record<string, string> = auth) => ({
   method: 'POST' as const,
@@ -216,7 +216,7 @@ describe('POST /generate admission', () => {
     // One token may take every place here, so the queue is what refuses.
     const { app: a } = app({ pipeline, maxConcurrent: 1, maxQueue: 1, maxPerToken: 2 });
     const running = a.inject(post({ prompt: 'first' }));
-    await waitFor(() => pipeline.calls.prompts.length === 1);
+    await until(() => pipeline.calls.prompts.length === 1);
     const queued = a.inject(post({ prompt: 'second' }));
     await new Promise((r) => setTimeout(r, 20));
     const refused = await a.inject(post({ prompt: 'third' }));
@@ -230,10 +230,3 @@ describe('POST /generate admission', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, RowwisePipeline, testApp } from './helpers.ts';
+import { auth, RowwisePipeline, testApp, until } from './helpers.ts';
 
 const post = (body: unknown) => ({
   method: 'POST' as const,
@@ -15,13 +15,6 @@ afterEach(async () => {
 });
 
 /** Resolves once `check` holds, polling the event loop. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition never held');
-}
 
 /** One request at a time, four may wait; the denoiser's call number `held` waits until `open()`. */
 function gatedApp(held: number) {

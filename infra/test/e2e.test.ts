@@ -36,6 +36,7 @@ import { REPO_ROOT, startStack, type Stack } from '../src/stack.ts';
 import { Supervisor } from '../src/supervisor.ts';
 import { decodeRgb, moovBeforeMdat, probe } from './helpers/media.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
+import { until } from './helpers/until.ts';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
 const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
@@ -56,16 +57,6 @@ async function spansOfTrace(otlp: OtlpReceiver, traceId: string): Promise<Receiv
     const services = new Set(mine.map((s) => s.service));
     return SERVICES.every((s) => services.has(s)) && mine.some((s) => s.service === 'spool-coordinator' && !s.parentSpanId) ? mine : undefined;
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('spool end to end', () => {

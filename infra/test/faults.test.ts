@@ -16,6 +16,7 @@ import { parseLayout } from '../src/layout/parse.ts';
 import { modelFacts, resolveLayout } from '../src/layout/resolve.ts';
 import { startStack, type Stack } from '../src/stack.ts';
 import { probe } from './helpers/media.ts';
+import { until } from './helpers/until.ts';
 
 const TOKEN = 'faults-token-0123456789';
 const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
@@ -27,16 +28,6 @@ const layout = resolveLayout(
   modelFacts(manifest),
   'faults.test',
 );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Outcome {
   readonly status: number;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLayout } from '../src/layout/parse.ts';
 import { modelFacts, resolveLayout } from '../src/layout/resolve.ts';
 import { startStack, type Stack } from '../src/stack.ts';
+import { until } from './helpers/until.ts';
 
 const TOKEN = 'replicas-token-0123456789';
 const MODEL_DIR = path.join(MODELS_DIR, 'cogvideox-tiny');
@@ -30,16 +31,6 @@ const layout = resolveLayout(
   modelFacts(manifest),
   'replicas.test',
 );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 type InfoWorker = { role: string; shard: number | null; blocks: string | null };
 
