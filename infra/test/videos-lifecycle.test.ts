@@ -14,7 +14,8 @@ import { coordinatorError } from '../../coordinator/src/errors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_MP4, manifest } from '../../coordinator/test/helpers.ts';
 import { parseExposition } from '../../coordinator/test/prom-text.ts';
-import { create, gate, parseEvents, pollUntil, startVideosBus, until, type VideosBus } from './helpers/videos.ts';
+import { untilHolds } from './helpers/until.ts';
+import { create, gate, parseEvents, pollUntil, startVideosBus, type VideosBus } from './helpers/videos.ts';
 
 const body = (over: Record<string, unknown> = {}) => ({ prompt: 'snow falling at night', num_inference_steps: 4, seed: 3, ...over });
 const callerOf = (headers: Record<string, string>): string => `token-${Number(/token-(\d+)-/.exec(headers.authorization)![1])}`;
@@ -59,7 +60,7 @@ describe('a job from start to end', () => {
     pipeline.hooks.denoise = () => held.wait;
     const running = (await create(app, a, body({ prompt: 'first' }))).json() as VideoObject;
     const queued = (await create(app, a, body({ prompt: 'second' }))).json() as VideoObject;
-    await until('the first job is denoising', () => pipeline.calls.denoise.length === 1);
+    await untilHolds('the first job is denoising', () => pipeline.calls.denoise.length === 1);
     expect((await app.inject({ method: 'GET', url: `/v1/videos/${queued.id}`, headers: a })).json()).toMatchObject({ status: 'queued', progress: 0 });
 
     const del = await app.inject({ method: 'DELETE', url: `/v1/videos/${queued.id}`, headers: a });
@@ -85,7 +86,7 @@ describe('a job from start to end', () => {
     const held = gate();
     pipeline.hooks.denoise = (n) => (n === 3 ? held.wait : undefined);
     const job = (await create(app, a, body({ num_inference_steps: 20 }))).json() as VideoObject;
-    await until('the third step is in flight', () => pipeline.calls.denoise.length === 3);
+    await untilHolds('the third step is in flight', () => pipeline.calls.denoise.length === 3);
 
     const del = await app.inject({ method: 'DELETE', url: `/v1/videos/${job.id}`, headers: a });
     expect(del.json()).toEqual({ id: job.id, object: 'video.deleted', deleted: false, cancelled: true });
@@ -109,7 +110,7 @@ describe('a job from start to end', () => {
     const job = (await create(app, a, body({ num_inference_steps: 4 }))).json() as VideoObject;
     await pollUntil(app, a, job.id, (v) => v.status === 'in_progress');
     const stream = app.inject({ method: 'GET', url: `/v1/videos/${job.id}/events`, headers: a });
-    await until('the watcher is listening', () => jobs.watching === 1);
+    await untilHolds('the watcher is listening', () => jobs.watching === 1);
     held.open();
     const res = await stream;
     expect(res.statusCode).toBe(200);
@@ -169,12 +170,12 @@ describe('a job from start to end', () => {
     let received = '';
     socket.on('data', (d: Buffer) => (received += d.toString('utf8')));
     socket.write(`GET /v1/videos/${job.id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${a.authorization}\r\n\r\n`);
-    await until('two heartbeats came', () => received.split(': keep-alive').length > 2);
+    await untilHolds('two heartbeats came', () => received.split(': keep-alive').length > 2);
     expect(received).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(received).toMatch(/event: phase\n/);
     expect(jobs.watching).toBe(1);
     socket.destroy();
-    await until('the watcher is gone', () => jobs.watching === 0);
+    await untilHolds('the watcher is gone', () => jobs.watching === 0);
     held.open();
     await pollUntil(app, a, job.id, (v) => v.status === 'completed');
   });
@@ -209,7 +210,7 @@ describe('a job from start to end', () => {
     const { app, inFlight, generation, pipeline, drain } = vb.bench({ store });
     const { a } = vb.tokens();
     const job = (await create(app, a, body())).json() as VideoObject;
-    await until('the video is being stored', () => pipeline.calls.decode.length === 1 && generation.size === 0);
+    await untilHolds('the video is being stored', () => pipeline.calls.decode.length === 1 && generation.size === 0);
     // The generation is over; the job still holds its place until its video is stored.
     expect(inFlight.size).toBe(1);
     expect(await inFlight.waitIdle(0)).toBe(false);
@@ -221,7 +222,7 @@ describe('a job from start to end', () => {
     const held = gate();
     pipeline.hooks.denoise = () => held.wait;
     const cut = (await create(app, a, body())).json() as VideoObject;
-    await until('it is denoising', () => pipeline.calls.denoise.length === 5);
+    await untilHolds('it is denoising', () => pipeline.calls.denoise.length === 5);
     drain.begin();
     inFlight.abortAll(coordinatorError('SPOOL_ERR_SHUTTING_DOWN', 'the coordinator is shutting down and its drain period (SPOOL_DRAIN_S) is over'));
     expect(await inFlight.waitIdle(20_000)).toBe(true);
@@ -271,7 +272,7 @@ describe('a job from start to end', () => {
     const { app, jobs, pipeline } = vb.bench({ jobs: { maxAttempts: 3 } });
     // A watcher of a job not running yet gets its stored state, then follows it once it runs.
     const stream = app.inject({ method: 'GET', url: `/v1/videos/${running.id}/events`, headers: b });
-    await until('the watcher is listening', () => jobs.watching === 1);
+    await untilHolds('the watcher is listening', () => jobs.watching === 1);
     const summary = await jobs.resume();
     expect(summary).toEqual({ resumed: 3, failed: 1, left: 0 });
     for (const [headers, id, attempts] of [

@@ -21,6 +21,7 @@ import {
 } from '@spool/coordinator';
 import { FakePipeline, FakeTopology, fakeSystemInfo, manifest } from '../../../coordinator/test/helpers.ts';
 import { startJobBus, type JobBus } from './job-bus.ts';
+import { untilHolds } from './until.ts';
 
 type FastifyInstance = ReturnType<typeof build>;
 
@@ -117,15 +118,6 @@ export function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-/** Polls `check` (every 10 ms, at most 20 s) until it holds. */
-export async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export const json = { 'content-type': 'application/json' };
 
 /** POST /v1/videos. */
@@ -136,7 +128,7 @@ export function create(app: FastifyInstance, headers: Record<string, string>, bo
 /** GET /v1/videos/{id} until `done` holds of it. */
 export async function pollUntil(app: FastifyInstance, headers: Record<string, string>, id: string, done: (v: VideoObject) => boolean): Promise<VideoObject> {
   let last: VideoObject | undefined;
-  await until(`job ${id} reaches the state waited for (last: ${JSON.stringify(last?.status)})`, async () => {
+  await untilHolds(`job ${id} reaches the state waited for (last: ${JSON.stringify(last?.status)})`, async () => {
     const res = await app.inject({ method: 'GET', url: `/v1/videos/${id}`, headers });
     last = res.json() as VideoObject;
     return res.statusCode === 200 && done(last);
